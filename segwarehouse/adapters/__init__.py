@@ -1,0 +1,19 @@
+"""Engine adapters: connect, execute sqlglot expressions in the engine's dialect, transactions, locks.
+Adapters know nothing about conditions or segments."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ValidationError
+from .base import Adapter
+
+
+def adapter_for(settings: dict[str, Any]) -> Adapter:
+    """The adapter of a profile target; drivers are imported only when used."""
+    kind = settings.get("type")
+    if kind == "duckdb":
+        from .duckdb import DuckDBAdapter
+
+        return DuckDBAdapter(settings)
+    raise ValidationError(f"target type '{kind}' cannot execute yet; supported: duckdb "
+                          "(use `compile --dialect` to see SQL for other engines)")

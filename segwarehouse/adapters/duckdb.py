@@ -1,0 +1,89 @@
+"""DuckDB, the embedded default: one file, one writer process at a time (DuckDB's own file lock)."""
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, Iterator, Sequence
+
+import duckdb
+from sqlglot import exp
+
+from ..errors import RunError
+from .base import Adapter
+
+LOCK_POLL_SECONDS = 0.2
+
+
+class DuckDBAdapter(Adapter):
+    dialect = "duckdb"
+
+    def __init__(self, settings: dict[str, Any]):
+        super().__init__(settings)
+        self.path = settings.get("path") or ":memory:"
+        self.con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def description(self) -> str:
+        return f"duckdb ({self.path})"
+
+    def connect(self, wait: bool = False) -> "DuckDBAdapter":
+        """Open the database file. DuckDB lets one process write a file at a time; a second run
+        fails at once with a clear message, or with wait=True polls until the first one ends."""
+        config = {}
+        if self.settings.get("threads"):
+            config["threads"] = int(self.settings["threads"])
+        if self.settings.get("memory_limit"):
+            config["memory_limit"] = str(self.settings["memory_limit"])
+        while True:
+            try:
+                self.con = duckdb.connect(self.path, config=config)
+                break
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower():
+                    raise RunError(f"cannot open DuckDB database {self.path}: {e}") from None
+                if not wait:
+                    raise RunError(f"another process is using {self.path} (a run in progress?); "
+                                   "pass --wait to wait for it to finish") from None
+                time.sleep(LOCK_POLL_SECONDS)
+        # Warehouse timestamps without a zone are UTC; so is every comparison.
+        self.con.execute("SET TimeZone = 'UTC'")
+        return self
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def execute(self, statement: exp.Expression) -> list[tuple]:
+        cursor = self.con.execute(self.sql(statement))
+        return cursor.fetchall() if cursor.description else []
+
+    def insert_rows(self, target: exp.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        insert = exp.insert(
+            exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in columns])]),
+            exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns]))
+        self.con.executemany(self.sql(insert), [list(r) for r in rows])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.begin()
+        try:
+            yield
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    def column_types(self, table: str) -> dict[str, str] | None:
+        parts = table.split(".")
+        name, schema = parts[-1], (parts[-2] if len(parts) > 1 else None)
+        query = (exp.select("column_name", "data_type").from_("information_schema.columns")
+                 .where(exp.column("table_name").eq(exp.Literal.string(name))))
+        if schema:
+            query = query.where(exp.column("table_schema").eq(exp.Literal.string(schema)))
+        if len(parts) > 2:
+            query = query.where(exp.column("table_catalog").eq(exp.Literal.string(parts[-3])))
+        rows = self.con.execute(self.sql(query.order_by("ordinal_position"))).fetchall()
+        return {r[0]: r[1] for r in rows} or None

@@ -1,0 +1,176 @@
+"""The Python API. Every CLI command is a thin wrapper over a method of `Project`:
+
+    >>> from segwarehouse import Project
+    >>> project = Project("path/to/project")
+    >>> project.demo()                      # segwarehouse demo
+    >>> result = project.run(select=["tag:engagement"])   # segwarehouse run -s tag:engagement
+    >>> result.ok, [r.members for r in result.results]
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import sqlglot
+from sqlglot import exp
+
+from . import selectors
+from .adapters import adapter_for
+from .adapters.base import Adapter
+from .compiler.plan import standalone_query
+from .errors import RunError, ValidationError, did_you_mean
+from .events import Reporter, Silent
+from .materialize.runner import RunResult, Runner, utc_now
+from .project.loader import LoadedProject, load_project
+from .project.profiles import resolve_target
+from .spec.values import to_utc
+from .testing import TestResult, run_test
+
+DEFAULT_COMPILE_DIALECTS = ("duckdb", "snowflake")
+
+
+def parse_as_of(value: Any) -> dt.datetime:
+    """--as-of: an ISO-8601 date or date/time (UTC unless it says otherwise); default now."""
+    if value is None:
+        return utc_now()
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value
+    stamp = to_utc(value)
+    if stamp is None:
+        raise ValidationError(f"--as-of {value!r}: expected an ISO-8601 date or date/time, e.g. 2026-11-01T00:00:00Z")
+    return stamp
+
+
+@dataclass
+class Preview:
+    segment: str
+    as_of: dt.datetime
+    count: int
+    columns: list[str]
+    rows: list[tuple]
+
+
+class Project:
+    def __init__(self, project_dir: str | os.PathLike = ".", *, profiles_dir: Optional[str] = None,
+                 target: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
+                 reporter: Optional[Reporter] = None, environ: Optional[Mapping[str, str]] = None,
+                 target_path: Optional[str] = None):
+        self.dir = Path(project_dir).resolve()
+        self.profiles_dir = profiles_dir
+        self.target_name = target
+        self.vars = dict(vars or {})
+        self.reporter = reporter or Silent()
+        self.environ = environ
+        self.target_path = Path(target_path or os.environ.get("SEGWAREHOUSE_TARGET_PATH") or self.dir / "target")
+
+    # --- loading -----------------------------------------------------------------------------------
+    @cached_property
+    def loaded(self) -> LoadedProject:
+        """Parse and validate the whole project (raises ValidationError listing every problem)."""
+        return load_project(self.dir, self.vars, self.environ)
+
+    def validate(self) -> LoadedProject:
+        return self.loaded
+
+    @property
+    def segments(self):
+        return self.loaded.segments
+
+    def select(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
+               include_disabled: bool = False) -> list[str]:
+        return selectors.select(self.segments, select, exclude, include_disabled)
+
+    @cached_property
+    def target(self) -> dict[str, Any]:
+        profile = self.loaded.config.profile if (self.dir / "segwarehouse.yml").is_file() else "default"
+        return resolve_target(self.dir, profile, self.target_name, self.profiles_dir, self.loaded.renderer)
+
+    def connect(self, wait: bool = False) -> Adapter:
+        adapter = adapter_for(self.target)
+        adapter.connect(wait=wait)
+        return adapter
+
+    # --- commands ----------------------------------------------------------------------------------
+    def compile(self, select: Optional[Sequence[str]] = None, dialect: Optional[str] = None,
+                as_of: Any = None, write: bool = True) -> dict[str, dict[str, str]]:
+        """{dialect: {segment: SQL}}; written to target/compiled/<dialect>/<segment>.sql."""
+        dialects = [dialect] if dialect else list(DEFAULT_COMPILE_DIALECTS)
+        for d in dialects:
+            try:
+                sqlglot.Dialect.get_or_raise(d)
+            except ValueError:
+                raise ValidationError(f"--dialect {d}: not a dialect sqlglot knows") from None
+        as_of = parse_as_of(as_of)
+        names = self.select(select, include_disabled=True)
+        config, segments = self.loaded.config, self.segments
+        out: dict[str, dict[str, str]] = {}
+        for d in dialects:
+            out[d] = {}
+            for name in names:
+                query = standalone_query(config, segments, name, as_of)
+                header = (f"-- segment {name} ({segments[name].location}), as_of {as_of.isoformat()}, "
+                          f"compiled by segwarehouse for {d}\n")
+                if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
+                    header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
+                out[d][name] = header + query.sql(dialect=d, identify=True, pretty=True) + ";\n"
+                if write:
+                    path = self.target_path / "compiled" / d / f"{name}.sql"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(out[d][name])
+        return out
+
+    def run(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
+            as_of: Any = None, fail_fast: bool = False, wait: bool = False,
+            threads: Optional[int] = None) -> RunResult:
+        """Evaluate the selected segments at as_of and update the output tables."""
+        names = self.select(select, exclude)
+        as_of = parse_as_of(as_of)
+        if threads:
+            self.target["threads"] = threads
+        with self.connect(wait=wait) as adapter:
+            return Runner(self.loaded, adapter, self.reporter).run(names, as_of, fail_fast=fail_fast)
+
+    def preview(self, segment: str, limit: int = 10, as_of: Any = None) -> Preview:
+        """Count and sample the members a run would select now, without writing anything."""
+        if segment not in self.segments:
+            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+        as_of = parse_as_of(as_of)
+        query = standalone_query(self.loaded.config, self.segments, segment, as_of)
+        with self.connect() as adapter:
+            runner = Runner(self.loaded, adapter, self.reporter)
+            runner.load_static([n for n in self.segments if self.segments[n].static])
+            members = query.subquery("m")
+            count = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(members))[0][0]
+            sample = adapter.execute(exp.select("*").from_(query.subquery("m")).order_by(
+                exp.column("person_id", quoted=True)).limit(limit))
+        return Preview(segment, as_of, count, ["person_id", "split", "fields"], sample)
+
+    def test(self, select: Optional[Sequence[str]] = None) -> list[TestResult]:
+        results = []
+        for name in self.select(select, include_disabled=True):
+            segment = self.segments[name]
+            for t in segment.tests:
+                result = run_test(self.loaded, segment, t)
+                self.reporter.event("test_finished", segment=name, test=t.name, passed=result.passed,
+                                    error=result.error)
+                results.append(result)
+        return results
+
+    def demo(self, people: int = 20_000, seed: int = 42, anchor: Any = None) -> dict[str, int]:
+        """Write the deterministic demo data set into the target (DuckDB)."""
+        from .demo import generate_demo
+
+        if anchor is None:
+            today = utc_now().date()
+            anchor = dt.datetime(today.year, today.month, today.day)
+        anchor = parse_as_of(anchor)
+        table = self.loaded.config.people.table
+        schema = table.split(".")[-2] if "." in table else "main"
+        with self.connect() as adapter:
+            if adapter.dialect != "duckdb":
+                raise RunError("`demo` writes into DuckDB targets only")
+            return generate_demo(adapter.con, people=people, seed=seed, anchor=anchor, schema=schema)

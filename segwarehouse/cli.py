@@ -1,0 +1,257 @@
+"""The command line: thin click commands over `segwarehouse.Project`, one error handler, exit codes
+0 (success), 1 (a segment, test or sync failed), 2 (bad usage, configuration or validation)."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+import click
+import yaml
+
+from .api import Project
+from .artifacts import unique_id, write_manifest, write_run_results
+from .console import JsonConsole, TextConsole
+from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError, ValidationError
+from .scaffold import init_project
+
+
+class State:
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        self.console = JsonConsole() if options["log_format"] == "json" else TextConsole()
+        self.debug = options["debug"]
+        self._project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project(self.options["project_dir"], profiles_dir=self.options["profiles_dir"],
+                                    target=self.options["target"], vars=self.options["vars"],
+                                    reporter=self.console, target_path=self.options["target_path"])
+        return self._project
+
+
+def _parse_vars(ctx, param, value):
+    if not value:
+        return {}
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as e:
+        raise click.BadParameter(f"not YAML: {e}") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("expected a YAML mapping, e.g. --vars '{min_order: 100}'")
+    return parsed
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project-dir", default=".", show_default=True, help="Directory holding segwarehouse.yml.")
+@click.option("--profiles-dir", default=None, help="Directory holding profiles.yml.")
+@click.option("--target", "-t", default=None, help="Target of the profile to use.")
+@click.option("--target-path", default=None, envvar="SEGWAREHOUSE_TARGET_PATH",
+              help="Where compiled SQL and artifacts go (default: <project>/target).")
+@click.option("--vars", default=None, callback=_parse_vars, help="YAML mapping overriding project vars.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per event line, for orchestrators.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="segwarehouse")
+@click.pass_context
+def cli(ctx: click.Context, **options: Any) -> None:
+    """Dynamic audience segmentation as code, inside your warehouse."""
+    ctx.obj = State(options)
+
+
+def command(name: str, writes_manifest: bool = False) -> Callable:
+    """Wrap a command: one error handler, run_results.json (and manifest.json), exit codes."""
+
+    def wrap(fn: Callable) -> Callable:
+        @cli.command(name, help=fn.__doc__)
+        @click.pass_obj
+        @functools.wraps(fn)
+        def wrapper(state: State, **kwargs: Any) -> None:
+            started = time.perf_counter()
+            results: list[dict] = []
+            code = 0
+            try:
+                code = fn(state, results, **kwargs) or 0
+            except SegwarehouseError as e:
+                state.console.error(str(e))
+                code = e.exit_code
+            except Exception as e:  # noqa: BLE001 - never a traceback without --debug
+                if state.debug:
+                    traceback.print_exc()
+                state.console.error(f"internal error: {type(e).__name__}: {e} (run with --debug for a traceback)")
+                code = EXIT_FAILURE
+            finally:
+                state.console.stop()
+            _write_artifacts(state, name, results, time.perf_counter() - started, kwargs, code, writes_manifest)
+            sys.exit(code)
+
+        return wrapper
+
+    return wrap
+
+
+def _write_artifacts(state: State, name: str, results: list[dict], elapsed: float, args: dict, code: int,
+                     writes_manifest: bool) -> None:
+    project = state.project
+    if name == "init" or not (project.dir / "segwarehouse.yml").is_file():
+        return
+    try:
+        write_run_results(project.target_path, name, results, elapsed, {k: v for k, v in args.items()}, code == 0)
+        if writes_manifest and "loaded" in project.__dict__:
+            compiled = {n: str(project.target_path / "compiled" / "duckdb" / f"{n}.sql") for n in project.segments}
+            write_manifest(project.target_path, project.loaded.config, project.segments, name, compiled)
+    except OSError as e:
+        state.console.error(f"could not write artifacts to {project.target_path}: {e}")
+
+
+# --- commands ------------------------------------------------------------------------------------
+@command("demo")
+@click.option("--people", default=20_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--anchor", default=None, help="'Now' of the data set (default: today, midnight UTC).")
+def demo(state: State, results: list, people: int, seed: int, anchor: str | None) -> int:
+    """Write the deterministic demo data set into the target."""
+    t0 = time.perf_counter()
+    counts = state.project.demo(people=people, seed=seed, anchor=anchor)
+    state.console.table("demo data", ["table", "rows"], [[t, f"{n:,}"] for t, n in counts.items()], event="demo")
+    state.console.info(f"demo data written in {time.perf_counter() - t0:.1f}s", event="demo_finished")
+    return 0
+
+
+@command("init")
+@click.argument("directory")
+def init(state: State, results: list, directory: str) -> int:
+    """Scaffold a new project in DIRECTORY."""
+    created = init_project(directory)
+    state.console.info(f"created {created}: edit segwarehouse.yml, then add segments under segments/",
+                       event="init")
+    return 0
+
+
+@command("validate", writes_manifest=True)
+def validate(state: State, results: list) -> int:
+    """Parse everything; errors as FILE:LINE: message."""
+    segments = state.project.validate().segments
+    state.console.info(f"ok: {len(segments)} segment(s) valid", event="validated", segments=len(segments))
+    return 0
+
+
+@command("ls")
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def ls(state: State, results: list, select: tuple, output: str) -> int:
+    """List segments."""
+    project = state.project
+    names = project.select(select, include_disabled=True)
+    if output == "json":
+        for n in names:
+            s = project.segments[n]
+            click.echo(json.dumps({"name": n, "unique_id": unique_id(project.loaded.config.name, n),
+                                   "file": s.file, "tags": list(s.tags), "enabled": s.enabled,
+                                   "depends_on": list(s.depends_on), "description": s.description}))
+        return 0
+    rows = [[n, project.segments[n].file, ",".join(project.segments[n].tags),
+             "static" if project.segments[n].static else "dynamic",
+             "" if project.segments[n].enabled else "disabled"] for n in names]
+    state.console.table(f"{len(names)} segment(s)", ["segment", "file", "tags", "kind", ""], rows, event="ls")
+    return 0
+
+
+@command("compile", writes_manifest=True)
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@click.option("--dialect", default=None, help="Any sqlglot dialect (default: duckdb and snowflake).")
+@click.option("--as-of", default=None, help="Evaluation time written into the SQL (default: now).")
+def compile_(state: State, results: list, select: tuple, dialect: str | None, as_of: str | None) -> int:
+    """Write target/compiled/<dialect>/<segment>.sql."""
+    compiled = state.project.compile(select, dialect=dialect, as_of=as_of)
+    for d, segments in compiled.items():
+        for name in segments:
+            results.append({"unique_id": unique_id(state.project.loaded.config.name, name), "status": "success",
+                            "dialect": d, "compiled_path": str(state.project.target_path / "compiled" / d / f"{name}.sql")})
+    count = len(next(iter(compiled.values()), {}))
+    state.console.info(f"compiled {count} segment(s) for {', '.join(compiled)} into "
+                       f"{state.project.target_path / 'compiled'}", event="compiled")
+    return 0
+
+
+@command("run", writes_manifest=True)
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@click.option("--exclude", multiple=True, help="Selector(s) to leave out.")
+@click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
+@click.option("--threads", default=None, type=click.IntRange(min=1), help="Engine threads.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failing segment.")
+@click.option("--wait", is_flag=True, help="Wait for a concurrent run to finish instead of failing.")
+def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None, threads: int | None,
+        fail_fast: bool, wait: bool) -> int:
+    """Evaluate segments and update membership and change tables."""
+    project = state.project
+    result = project.run(select, exclude, as_of=as_of, fail_fast=fail_fast, wait=wait, threads=threads)
+    name = project.loaded.config.name
+    for r in result.results:
+        results.append({"unique_id": unique_id(name, r.segment), "segment": r.segment, "status": r.status,
+                        "execution_time": round(r.seconds, 3), "run_id": result.run_id,
+                        "as_of": result.as_of.isoformat(), "message": r.error,
+                        "counts": {"members": r.members, "entered": r.entered, "exited": r.exited,
+                                   "updated": r.updated}, "notes": r.notes})
+    rows = [[r.segment, r.status, f"{r.members:,}", f"{r.entered:,}", f"{r.exited:,}", f"{r.updated:,}",
+             f"{r.seconds:.2f}"] for r in result.results]
+    state.console.table(f"run {result.run_id} at {result.as_of.isoformat()}",
+                        ["segment", "status", "members", "entered", "exited", "updated", "seconds"], rows,
+                        event="run_summary")
+    for r in result.results:
+        if r.error:
+            state.console.error(f"{r.segment}: {r.error}")
+    ok = sum(r.status == "success" for r in result.results)
+    state.console.info(f"{ok} of {len(result.results)} segment(s) succeeded", event="run_finished",
+                       run_id=result.run_id, success=result.ok)
+    return 0 if result.ok else EXIT_FAILURE
+
+
+@command("preview")
+@click.argument("segment")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=0))
+@click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
+def preview(state: State, results: list, segment: str, limit: int, as_of: str | None) -> int:
+    """Count and sample members, without writing."""
+    p = state.project.preview(segment, limit=limit, as_of=as_of)
+    state.console.table(f"{p.segment}: {p.count:,} member(s) at {p.as_of.isoformat()}", p.columns,
+                        [list(r) for r in p.rows], event="preview", count=p.count)
+    return 0
+
+
+@command("test")
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+def test(state: State, results: list, select: tuple) -> int:
+    """Run segment tests on an in-memory DuckDB."""
+    outcomes = state.project.test(select)
+    for r in outcomes:
+        results.append({"unique_id": f"test.{r.segment}.{r.name}", "status": "pass" if r.passed else "fail",
+                        "message": r.error or (None if r.passed else f"expected {r.expected}, got {r.actual}")})
+    rows = [[r.segment, r.name, "pass" if r.passed else "FAIL",
+             r.error or ("" if r.passed else f"{r.file}:{r.line}: expected {r.expected}, got {r.actual}")]
+            for r in outcomes]
+    state.console.table(f"{len(outcomes)} test(s)", ["segment", "test", "result", "detail"], rows, event="tests")
+    failed = sum(not r.passed for r in outcomes)
+    state.console.info(f"{len(outcomes) - failed} passed, {failed} failed", event="tests_finished")
+    return EXIT_FAILURE if failed else 0
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

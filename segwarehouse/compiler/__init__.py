@@ -1,0 +1,1 @@
+"""Conditions -> plan -> sqlglot expressions. No I/O: adapters execute what this builds."""

@@ -1,0 +1,171 @@
+"""Conditions as boolean sqlglot expressions over one row per person.
+
+Attribute conditions read people columns; stream conditions read *features*: per-person aggregates
+(counts, sums, first/last times) that the planner computes once per run however many segments use
+them. Every expression built here is TRUE or FALSE, never NULL."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import sqlglot
+from sqlglot import exp
+
+from ..spec import model as m
+from . import patterns
+from .literals import (BOOLEAN, NUMBER, TEXT, TIMESTAMP, as_kind, conjunction, disjunction, false_if_null,
+                       kind_of, literal, timestamp)
+
+NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One per-person aggregate over the rows of a stream that a StreamMatch selects."""
+
+    match: m.StreamMatch
+    kind: str  # count, sum, avg, min, max, first, last
+    of: Optional[m.Path] = None
+
+    @property
+    def column(self) -> str:
+        digest = hashlib.sha1(repr((self.match, self.kind, self.of)).encode()).hexdigest()[:10]
+        return f"_sw_{self.match.stream}_{self.kind}_{digest}"
+
+
+def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bool = False,
+            read: Callable[[exp.Expression, str], exp.Expression] = as_kind) -> exp.Expression:
+    """One operator applied to a value, typed by its literal; NULL rules of SPEC section 4."""
+    name = op.name
+    if name in NEGATED:
+        return exp.not_(compare(value, m.Op(NEGATED[name], op.value), as_of, ignore_case, read))
+    if name == "exists":
+        check = exp.Is(this=value, expression=exp.null())
+        return exp.not_(check) if op.value else check
+    return false_if_null(_positive(value, op, as_of, ignore_case, read))
+
+
+def _positive(value, op: m.Op, as_of, ignore_case, read) -> exp.Expression:
+    name = op.name
+    if name == "equals":
+        return _equals(value, op.value, ignore_case, read)
+    if name == "in":
+        by_kind: dict[str, list] = {}
+        for item in op.value:
+            by_kind.setdefault(kind_of(item), []).append(item)
+        checks = []
+        for kind, items in by_kind.items():
+            left = _cased(read(value, kind), kind, ignore_case)
+            checks.append(left.isin(*(_cased(literal(v), kind, ignore_case) for v in items)))
+        return disjunction(checks)
+    if name in ("gt", "gte", "lt", "lte"):
+        kind = kind_of(op.value)
+        cls = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[name]
+        return cls(this=read(value, kind), expression=literal(op.value))
+    if name == "between":
+        lo, hi = op.value
+        return exp.Between(this=read(value, kind_of(lo)), low=literal(lo), high=literal(hi))
+    text = read(value, TEXT) if name in ("contains", "starts_with", "ends_with", "matches") else None
+    if name == "contains":
+        return patterns.contains(text, op.value, lower=ignore_case)
+    if name == "starts_with":
+        return patterns.affix(text, op.value, "start", lower=ignore_case)
+    if name == "ends_with":
+        return patterns.affix(text, op.value, "end", lower=ignore_case)
+    if name == "matches":
+        return exp.RegexpLike(this=text, expression=exp.Literal.string(op.value))
+    if name in ("within", "older_than", "within_next"):
+        stamp = read(value, TIMESTAMP)
+        return time_window(stamp, name, op.value.delta, as_of)
+    raise AssertionError(f"operator {name}")
+
+
+def time_window(stamp: exp.Expression, name: str, delta: dt.timedelta, as_of: dt.datetime) -> exp.Expression:
+    if name == "within":  # as_of - D < v <= as_of
+        return exp.and_(exp.GT(this=stamp, expression=timestamp(as_of - delta)),
+                        exp.LTE(this=stamp.copy(), expression=timestamp(as_of)))
+    if name == "older_than":  # v <= as_of - D
+        return exp.LTE(this=stamp, expression=timestamp(as_of - delta))
+    # within_next: as_of < v <= as_of + D
+    return exp.and_(exp.GT(this=stamp, expression=timestamp(as_of)),
+                    exp.LTE(this=stamp.copy(), expression=timestamp(as_of + delta)))
+
+
+def _cased(expression: exp.Expression, kind: str, ignore_case: bool) -> exp.Expression:
+    return exp.Lower(this=expression) if ignore_case and kind == TEXT else expression
+
+
+def _equals(value, literal_value, ignore_case, read) -> exp.Expression:
+    kind = kind_of(literal_value)
+    return _cased(read(value, kind), kind, ignore_case).eq(_cased(literal(literal_value), kind, ignore_case))
+
+
+class ConditionCompiler:
+    """Compiles conditions of one project at one as_of; records the features they read."""
+
+    def __init__(self, config: m.ProjectConfig, segments: dict[str, m.Segment], as_of: dt.datetime,
+                 static_table: Callable[[str], exp.Table]):
+        self.config = config
+        self.segments = segments
+        self.as_of = as_of
+        self.static_table = static_table
+        self.features: dict[str, Feature] = {}
+        self._memo: dict[str, exp.Expression] = {}
+
+    def segment(self, name: str) -> exp.Expression:
+        """The membership predicate of a segment, references inlined (evaluated at the same as_of)."""
+        if name not in self._memo:
+            self._memo[name] = self.condition(self.segments[name].condition)
+        return self._memo[name].copy()
+
+    def condition(self, c: m.Condition) -> exp.Expression:
+        if isinstance(c, m.All):
+            return exp.paren(conjunction([self.condition(i) for i in c.items]), copy=False)
+        if isinstance(c, m.AnyOf):
+            return exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False)
+        if isinstance(c, m.NoneOf):
+            return exp.not_(exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False))
+        if isinstance(c, m.Not):
+            return exp.not_(exp.paren(self.condition(c.item), copy=False))
+        if isinstance(c, m.Attribute):
+            column = exp.column(c.column, quoted=True)
+            return exp.paren(conjunction([compare(column.copy(), op, self.as_of, c.ignore_case) for op in c.ops]),
+                             copy=False)
+        if isinstance(c, m.StreamCondition):
+            return exp.paren(conjunction([self._aggregate(c.match, agg) for agg in c.aggregates]), copy=False)
+        if isinstance(c, m.SegmentRef):
+            return exp.paren(self.segment(c.name), copy=False)
+        if isinstance(c, m.Sql):
+            parsed = sqlglot.parse_one(c.text, read=self.config.source_dialect)
+            return false_if_null(parsed)
+        if isinstance(c, m.InStatic):
+            value = as_kind(exp.column(c.match_column, quoted=True), TEXT)
+            subquery = exp.select(exp.column("value", quoted=True)).from_(self.static_table(c.segment))
+            return false_if_null(value.isin(query=subquery))
+        raise AssertionError(type(c))
+
+    def _aggregate(self, match: m.StreamMatch, agg: m.Aggregate) -> exp.Expression:
+        feature = Feature(match, agg.kind, agg.of)
+        self.features[feature.column] = feature
+        value: exp.Expression = exp.column(feature.column, quoted=True)
+        if agg.kind in ("count", "sum"):  # no rows: a count or sum of 0, never NULL (SPEC 4.2, 4.3)
+            value = exp.func("COALESCE", value, exp.Literal.number(0))
+        read = _already_typed
+        return conjunction([compare(value.copy(), op, self.as_of, read=read) for op in agg.ops])
+
+
+def _already_typed(value: exp.Expression, kind: str) -> exp.Expression:
+    """Aggregates are numbers or timestamps already: compare them as they are."""
+    return value
+
+
+def read_path(path: m.Path, alias: str, kind: str) -> exp.Expression:
+    """A stream column or JSON path of row `alias`, read as `kind` (unreadable -> NULL)."""
+    column = exp.column(path.column, table=alias, quoted=True)
+    if not path.keys:
+        return as_kind(column, kind)
+    json_path = exp.JSONPath(expressions=[exp.JSONPathRoot(), *(exp.JSONPathKey(this=k) for k in path.keys)])
+    text = exp.JSONExtractScalar(this=column, expression=json_path)
+    return text if kind == TEXT else as_kind(text, kind)

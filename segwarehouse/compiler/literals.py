@@ -1,0 +1,58 @@
+"""Typed literals and casts: every value reaches SQL through sqlglot, never through string gluing."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlglot import exp
+
+from ..spec.values import is_number
+
+TEXT, NUMBER, TIMESTAMP, BOOLEAN = "TEXT", "DOUBLE", "TIMESTAMP", "BOOLEAN"
+
+
+def kind_of(value: Any) -> str:
+    """How a YAML literal compares: as a number, a timestamp, a boolean or text (SPEC section 4)."""
+    if isinstance(value, bool):
+        return BOOLEAN
+    if is_number(value):
+        return NUMBER
+    if isinstance(value, (dt.datetime, dt.date)):
+        return TIMESTAMP
+    return TEXT
+
+
+def timestamp(value: dt.datetime) -> exp.Expression:
+    text = value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+    return exp.cast(exp.Literal.string(text), exp.DataType.build(TIMESTAMP))
+
+
+def literal(value: Any) -> exp.Expression:
+    kind = kind_of(value)
+    if kind == BOOLEAN:
+        return exp.Boolean(this=value)
+    if kind == NUMBER:
+        return exp.Literal.number(repr(float(value)) if isinstance(value, float) else str(value))
+    if kind == TIMESTAMP:
+        return timestamp(value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day))
+    return exp.Literal.string(str(value))
+
+
+def as_kind(expression: exp.Expression, kind: str) -> exp.Expression:
+    """Read a value as `kind`; a value that can't be read becomes NULL instead of aborting the query."""
+    if kind == TEXT:
+        return exp.cast(expression, exp.DataType.build("VARCHAR"))
+    return exp.TryCast(this=expression, to=exp.DataType.build(kind))
+
+
+def false_if_null(predicate: exp.Expression) -> exp.Expression:
+    """Conditions are never NULL (SPEC section 4): a NULL comparison is FALSE."""
+    return exp.func("COALESCE", exp.paren(predicate, copy=False), exp.false())
+
+
+def conjunction(items: list[exp.Expression]) -> exp.Expression:
+    return exp.and_(*items) if items else exp.true()
+
+
+def disjunction(items: list[exp.Expression]) -> exp.Expression:
+    return exp.or_(*items) if items else exp.false()

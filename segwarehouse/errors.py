@@ -1,0 +1,70 @@
+"""One error type for everything the user can fix, with file:line locations and an exit code."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the user's input."""
+
+    file: str | None
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class SegwarehouseError(Exception):
+    """Base of every error segwarehouse reports to the user without a traceback."""
+
+    exit_code = EXIT_FAILURE
+
+
+class ValidationError(SegwarehouseError):
+    """Bad usage, configuration or segment definitions: every problem found, all at once."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, problems: Iterable[Problem] | str):
+        if isinstance(problems, str):
+            problems = [Problem(None, None, problems)]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RunError(SegwarehouseError):
+    """A run could not be carried out (lock held, bad data in the warehouse, ...)."""
+
+    exit_code = EXIT_FAILURE
+
+
+class Problems:
+    """Collects problems while parsing so every file's errors are reported in one go."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, file: str | None, line: int | None, message: str) -> None:
+        self.items.append(Problem(file, line, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationError(self.items)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' when a choice is close to the misspelled word, else ''."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,46 @@
+"""Definitions of the output tables (SPEC section 7) as sqlglot DDL."""
+from __future__ import annotations
+
+from sqlglot import exp
+
+MEMBERS = "segment_members"
+CHANGES = "segment_changes"
+RUNS = "segment_runs"
+SYNC_STATE = "segment_sync_state"
+
+
+def _columns(spec: list[tuple[str, str]]) -> list[exp.ColumnDef]:
+    return [exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=exp.DataType.build(kind))
+            for name, kind in spec]
+
+
+def output_table(schema: str, name: str) -> exp.Table:
+    return exp.table_(name, db=schema, quoted=True)
+
+
+def definitions(schema: str, person_type: str) -> dict[str, exp.Create]:
+    """CREATE TABLE IF NOT EXISTS for every output table; person_id takes the people key's type."""
+    tables = {
+        MEMBERS: ([("segment", "VARCHAR"), ("person_id", person_type), ("entered_at", "TIMESTAMP"),
+                   ("split", "VARCHAR"), ("fields", "JSON"), ("run_id", "VARCHAR")], ("segment", "person_id")),
+        CHANGES: ([("run_id", "VARCHAR"), ("segment", "VARCHAR"), ("person_id", person_type), ("change", "VARCHAR"),
+                   ("changed_at", "TIMESTAMP"), ("split", "VARCHAR"), ("fields", "JSON")], None),
+        RUNS: ([("run_id", "VARCHAR"), ("segment", "VARCHAR"), ("as_of", "TIMESTAMP"), ("started_at", "TIMESTAMP"),
+                ("finished_at", "TIMESTAMP"), ("status", "VARCHAR"), ("members", "BIGINT"), ("entered", "BIGINT"),
+                ("exited", "BIGINT"), ("updated", "BIGINT"), ("definition_hash", "VARCHAR"), ("error", "VARCHAR")],
+               None),
+        SYNC_STATE: ([("destination", "VARCHAR"), ("segment", "VARCHAR"), ("synced_through_run_id", "VARCHAR"),
+                      ("updated_at", "TIMESTAMP")], ("destination", "segment")),
+    }
+    result = {}
+    for name, (columns, primary_key) in tables.items():
+        expressions: list[exp.Expression] = _columns(columns)
+        if primary_key:
+            expressions.append(exp.PrimaryKey(expressions=[exp.to_identifier(c, quoted=True) for c in primary_key]))
+        result[name] = exp.Create(this=exp.Schema(this=output_table(schema, name), expressions=expressions),
+                                  kind="TABLE", exists=True)
+    return result
+
+
+def create_schema(schema: str) -> exp.Create:
+    return exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True)

@@ -1,0 +1,1 @@
+"""Reading a project from disk: YAML with line numbers, Jinja, the project file, profiles."""

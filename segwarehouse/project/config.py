@@ -1,0 +1,101 @@
+"""The project file, segwarehouse.yml (SPEC section 2)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import sqlglot
+
+from ..errors import Problems, did_you_mean
+from ..spec import model as m
+from ..spec.conditions import RESERVED, STREAM_KEYS
+from .yamlfile import line_of
+
+PROJECT_FILE = "segwarehouse.yml"
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+PROJECT_KEYS = ("name", "profile", "source_dialect", "output_schema", "people", "streams", "vars",
+                "destinations")
+STREAM_CONFIG_KEYS = ("table", "key", "timestamp", "name", "properties")
+
+
+def parse_project(raw: Any, root: Path, problems: Problems) -> Optional[m.ProjectConfig]:
+    file = PROJECT_FILE
+    if not isinstance(raw, dict):
+        problems.add(file, 1, "the project file must be a mapping with at least `name` and `people`")
+        return None
+    for key in raw:
+        if key not in PROJECT_KEYS:
+            problems.add(file, line_of(raw, key), f"unknown key '{key}'{did_you_mean(key, PROJECT_KEYS)}; "
+                                                   f"allowed: {', '.join(PROJECT_KEYS)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        problems.add(file, line_of(raw, "name"), f"`name` is required and must match [a-z][a-z0-9_]*, got {name!r}")
+    dialect = raw.get("source_dialect", "duckdb")
+    try:
+        sqlglot.Dialect.get_or_raise(dialect)
+    except (ValueError, TypeError):
+        problems.add(file, line_of(raw, "source_dialect"), f"unknown `source_dialect` {dialect!r}")
+    output_schema = raw.get("output_schema", "segwarehouse")
+    if not isinstance(output_schema, str) or not output_schema:
+        problems.add(file, line_of(raw, "output_schema"), "`output_schema` is a schema name")
+    people = _people(raw.get("people"), raw, problems)
+    streams = _streams(raw.get("streams") or {}, raw, problems)
+    vars_ = raw.get("vars") or {}
+    if not isinstance(vars_, dict):
+        problems.add(file, line_of(raw, "vars"), "`vars` is a mapping of names to default values")
+        vars_ = {}
+    destinations = raw.get("destinations") or {}
+    if not isinstance(destinations, dict) or not all(isinstance(v, dict) for v in destinations.values()):
+        problems.add(file, line_of(raw, "destinations"), "`destinations` maps names to {type: ..., ...}")
+        destinations = {}
+    if problems or people is None:
+        return None
+    return m.ProjectConfig(
+        name=name, root=str(root), profile=str(raw.get("profile") or name), source_dialect=dialect,
+        output_schema=output_schema, people=people, streams=streams, vars=dict(vars_),
+        destinations={k: dict(v) for k, v in destinations.items()})
+
+
+def _people(raw: Any, parent: dict, problems: Problems) -> Optional[m.People]:
+    line = line_of(parent, "people")
+    if not isinstance(raw, dict) or not isinstance(raw.get("table"), str) or not isinstance(raw.get("key"), str):
+        problems.add(PROJECT_FILE, line, "`people` needs {table: [database.]schema.table, key: COLUMN}")
+        return None
+    for key in raw:
+        if key not in ("table", "key", "identifiers"):
+            problems.add(PROJECT_FILE, line_of(raw, key),
+                         f"unknown key '{key}' in `people`{did_you_mean(key, ('table', 'key', 'identifiers'))}")
+    identifiers = raw.get("identifiers") or {}
+    if not isinstance(identifiers, dict) or not all(isinstance(v, str) for v in identifiers.values()):
+        problems.add(PROJECT_FILE, line_of(raw, "identifiers"), "`identifiers` maps names to people columns")
+        return None
+    if "key" in identifiers:
+        problems.add(PROJECT_FILE, line_of(identifiers, "key"), "'key' is reserved for the people key")
+    return m.People(raw["table"], raw["key"], tuple((str(k), v) for k, v in identifiers.items()))
+
+
+def _streams(raw: Any, parent: dict, problems: Problems) -> dict[str, m.Stream]:
+    if not isinstance(raw, dict):
+        problems.add(PROJECT_FILE, line_of(parent, "streams"), "`streams` maps stream names to tables")
+        return {}
+    streams = {}
+    for name, spec in raw.items():
+        line = line_of(raw, name)
+        if not isinstance(name, str) or not NAME.match(name):
+            problems.add(PROJECT_FILE, line, f"stream name {name!r} must match [a-z][a-z0-9_]*")
+            continue
+        if name in RESERVED or name in STREAM_KEYS:
+            problems.add(PROJECT_FILE, line, f"stream name '{name}' collides with a reserved condition key")
+            continue
+        if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("table", "key", "timestamp")):
+            problems.add(PROJECT_FILE, line, f"stream '{name}' needs {{table, key, timestamp}} and optionally "
+                                             "{name, properties}")
+            continue
+        for key in spec:
+            if key not in STREAM_CONFIG_KEYS:
+                problems.add(PROJECT_FILE, line_of(spec, key),
+                             f"unknown key '{key}' in stream '{name}'{did_you_mean(key, STREAM_CONFIG_KEYS)}")
+        streams[name] = m.Stream(name, spec["table"], spec["key"], spec["timestamp"], spec.get("name"),
+                                 spec.get("properties"))
+    return streams

@@ -1,0 +1,146 @@
+"""Load a project from disk: render every file, parse it, and validate it as a whole."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from ..errors import Problems, ValidationError, did_you_mean
+from ..spec import model as m
+from ..spec.conditions import Context
+from ..spec.segments import parse_segment
+from .config import PROJECT_FILE, parse_project
+from .templating import Renderer, TemplateRenderError
+from .yamlfile import YamlSyntaxError, line_of, load_yaml
+
+
+@dataclass
+class LoadedProject:
+    config: m.ProjectConfig
+    segments: dict[str, m.Segment]  # in dependency order: a segment comes after those it references
+    renderer: Renderer
+
+    @property
+    def root(self) -> Path:
+        return Path(self.config.root)
+
+
+def _read(path: Path, shown: str, renderer: Renderer, problems: Problems) -> Any:
+    try:
+        text = renderer.render(path.read_text(encoding="utf-8"), shown)
+        return load_yaml(text)
+    except (TemplateRenderError, YamlSyntaxError) as e:
+        problems.add(shown, e.line, e.message)
+    except (OSError, UnicodeDecodeError) as e:
+        problems.add(shown, None, f"cannot read: {e}")
+    return None
+
+
+def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, Any]] = None,
+                 environ: Optional[Mapping[str, str]] = None) -> LoadedProject:
+    """Parse segwarehouse.yml, macros/ and segments/; raise ValidationError listing every problem."""
+    root = Path(project_dir).resolve()
+    problems = Problems()
+    project_path = root / PROJECT_FILE
+    if not project_path.is_file():
+        raise ValidationError(f"{project_path}: no {PROJECT_FILE} here; run `segwarehouse init DIR` to "
+                              "scaffold a project, or pass --project-dir")
+    bootstrap = Renderer(vars=vars_override, env=environ)
+    raw_project = _read(project_path, PROJECT_FILE, bootstrap, problems)
+    problems.raise_if_any()
+    config = parse_project(raw_project, root, problems)
+    problems.raise_if_any()
+    config.vars.update(vars_override or {})
+    renderer = Renderer(vars=config.vars, env=environ)
+    renderer.load_macros(root / "macros", problems, root)
+
+    segments: dict[str, m.Segment] = {}
+    references: dict[str, list] = {}
+    for path in sorted((root / "segments").rglob("*.y*ml")):
+        shown = str(path.relative_to(root))
+        raw = _read(path, shown, renderer, problems)
+        if raw is None:
+            continue
+        ctx = Context(problems, shown, config.streams, config.source_dialect)
+        if isinstance(raw, dict) and "segments" in raw and "name" not in raw:
+            extra = [k for k in raw if k != "segments"]
+            if extra:
+                problems.add(shown, line_of(raw, extra[0]), f"unknown key '{extra[0]}' beside `segments:`")
+            items = raw["segments"]
+            if not isinstance(items, list):
+                problems.add(shown, line_of(raw, "segments"), "`segments:` is a list of segments")
+                continue
+            entries = [(item, line_of(items, i)) for i, item in enumerate(items)]
+        else:
+            entries = [(raw, 1)]
+        for item, line in entries:
+            ctx.references = []
+            segment = parse_segment(item, ctx, config.people, line)
+            if segment is None:
+                continue
+            if segment.name in segments:
+                first = segments[segment.name]
+                problems.add(shown, segment.line, f"segment '{segment.name}' is defined twice "
+                                                  f"(first at {first.location}); names are unique in a project")
+                continue
+            if segment.static and not (root / segment.static.csv).is_file():
+                problems.add(shown, segment.line, f"static segment '{segment.name}': no CSV file at "
+                                                  f"{segment.static.csv} (paths are relative to the project)")
+            segments[segment.name] = segment
+            references[segment.name] = list(ctx.references)
+    _check_references(segments, references, problems)
+    problems.raise_if_any()
+    return LoadedProject(config, _dependency_order(segments), renderer)
+
+
+def _check_references(segments: dict[str, m.Segment], references: dict, problems: Problems) -> None:
+    for name, refs in references.items():
+        segment = segments[name]
+        for ref, line in refs:
+            if ref not in segments:
+                problems.add(segment.file, line, f"segment '{name}' references unknown segment '{ref}'"
+                                                 f"{did_you_mean(ref, segments)}")
+            elif not segments[ref].enabled and segment.enabled:
+                problems.add(segment.file, line, f"segment '{name}' references '{ref}', which is disabled "
+                                                 f"(enabled: false); enable it or drop the reference")
+    for cycle in _cycles(segments):
+        first = segments[cycle[0]]
+        problems.add(first.file, first.line, "segment references form a cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def _cycles(segments: dict[str, m.Segment]) -> list[list[str]]:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    found: list[list[str]] = []
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = 1
+        stack.append(name)
+        for ref in segments[name].depends_on:
+            if ref not in segments:
+                continue
+            if state.get(ref) == 1:
+                found.append(stack[stack.index(ref):])
+            elif ref not in state:
+                visit(ref, stack)
+        stack.pop()
+        state[name] = 2
+
+    for name in segments:
+        if name not in state:
+            visit(name, [])
+    return found
+
+
+def _dependency_order(segments: dict[str, m.Segment]) -> dict[str, m.Segment]:
+    ordered: dict[str, m.Segment] = {}
+
+    def add(name: str) -> None:
+        if name in ordered:
+            return
+        for ref in segments[name].depends_on:
+            add(ref)
+        ordered[name] = segments[name]
+
+    for name in segments:
+        add(name)
+    return ordered

@@ -1,0 +1,66 @@
+"""profiles.yml, dbt style (SPEC section 9): where the warehouse is and how to reach it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import Problem, Problems, ValidationError, did_you_mean
+from .templating import Renderer, TemplateRenderError
+from .yamlfile import YamlSyntaxError, line_of, load_yaml
+
+PROFILES_FILE = "profiles.yml"
+TARGET_TYPES = ("duckdb", "snowflake", "postgres")
+
+
+def find_profiles(project_dir: Path, profiles_dir: Optional[str]) -> Optional[Path]:
+    """--profiles-dir, then $SEGWAREHOUSE_PROFILES_DIR, then the project, then ~/.segwarehouse/."""
+    if profiles_dir:
+        path = Path(profiles_dir) / PROFILES_FILE
+        if not path.is_file():
+            raise ValidationError(f"--profiles-dir {profiles_dir}: no {PROFILES_FILE} there")
+        return path
+    candidates = [os.environ.get("SEGWAREHOUSE_PROFILES_DIR"), project_dir, Path.home() / ".segwarehouse"]
+    for directory in candidates:
+        if directory and (Path(directory) / PROFILES_FILE).is_file():
+            return Path(directory) / PROFILES_FILE
+    return None
+
+
+def resolve_target(project_dir: Path, profile: str, target: Optional[str], profiles_dir: Optional[str],
+                   renderer: Renderer) -> dict[str, Any]:
+    """The connection settings of the chosen target; the embedded DuckDB default without profiles.yml."""
+    path = find_profiles(project_dir, profiles_dir)
+    if path is None:
+        if target not in (None, "default"):
+            raise ValidationError(f"--target {target}: there is no {PROFILES_FILE} (looked in --profiles-dir, "
+                                  f"$SEGWAREHOUSE_PROFILES_DIR, {project_dir}, ~/.segwarehouse)")
+        return {"type": "duckdb", "path": str(project_dir / "segwarehouse.duckdb"), "name": "default"}
+    shown = str(path)
+    problems = Problems()
+    try:
+        raw = load_yaml(renderer.render(path.read_text(), shown))
+    except (YamlSyntaxError, TemplateRenderError) as e:
+        raise ValidationError([Problem(shown, e.line, e.message)]) from None
+    if not isinstance(raw, dict) or profile not in raw:
+        names = list(raw) if isinstance(raw, dict) else []
+        raise ValidationError([Problem(shown, 1, f"no profile '{profile}' (the project's `profile`)"
+                                                  f"{did_you_mean(profile, names)}")])
+    spec = raw[profile]
+    outputs = spec.get("outputs") if isinstance(spec, dict) else None
+    if not isinstance(outputs, dict) or not outputs:
+        raise ValidationError([Problem(shown, line_of(raw, profile), f"profile '{profile}' needs `outputs:`")])
+    name = target or spec.get("target") or next(iter(outputs))
+    if name not in outputs:
+        raise ValidationError([Problem(shown, line_of(spec, "outputs"), f"profile '{profile}' has no target "
+                                        f"'{name}'{did_you_mean(name, outputs)}; targets: {', '.join(outputs)}")])
+    settings = outputs[name]
+    if not isinstance(settings, dict) or settings.get("type") not in TARGET_TYPES:
+        problems.add(shown, line_of(outputs, name), f"target '{name}' needs `type`: one of {', '.join(TARGET_TYPES)}")
+        problems.raise_if_any()
+    settings = dict(settings)
+    if settings["type"] == "duckdb" and settings.get("path") not in (None, ":memory:"):
+        settings["path"] = str((project_dir / settings["path"]) if not Path(settings["path"]).is_absolute()
+                               else Path(settings["path"]))
+    settings["name"] = name
+    return settings

@@ -1,0 +1,98 @@
+"""Jinja rendering of project, profile and segment files, dbt style: macros, var(), env_var()."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+
+from ..errors import Problems
+
+
+class _MissingValue(Exception):
+    pass
+
+
+class TemplateRenderError(Exception):
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _template_line(tb, filename: str) -> int | None:
+    """The line of `filename` deepest in a traceback (Jinja maps template frames to template lines)."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class Renderer:
+    """Renders text with the project's macros and its vars in scope."""
+
+    def __init__(self, vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None):
+        self.vars = dict(vars or {})
+        self.environ = os.environ if env is None else env
+        self.env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        self.env.globals.update(var=self._var, env_var=self._env_var)
+
+    def _var(self, name: str, default: Any = ...) -> Any:
+        if name in self.vars:
+            return self.vars[name]
+        if default is ...:
+            raise _MissingValue(
+                f"var('{name}') is not defined: add it under `vars:` in segwarehouse.yml or pass --vars")
+        return default
+
+    def _env_var(self, name: str, default: Any = ...) -> Any:
+        if name in self.environ:
+            return self.environ[name]
+        if default is ...:
+            raise _MissingValue(
+                f"env_var('{name}') is not set: export {name} or give a default, env_var('{name}', '...')")
+        return default
+
+    def load_macros(self, macro_dir: Path, problems: Problems, root: Path) -> None:
+        """Make every `{% macro %}` under macro_dir callable from any rendered file."""
+        if not macro_dir.is_dir():
+            return
+        for path in sorted(macro_dir.rglob("*.sql")):
+            shown = str(path.relative_to(root))
+            try:
+                module = self.env.from_string(path.read_text(), globals={}).module
+            except jinja2.TemplateSyntaxError as e:
+                problems.add(shown, e.lineno, f"invalid Jinja: {e.message}")
+                continue
+            except Exception as e:  # a macro file's top level failed to render
+                problems.add(shown, None, f"could not load macros: {e}")
+                continue
+            for name in dir(module):
+                value = getattr(module, name)
+                if isinstance(value, jinja2.runtime.Macro):
+                    self.env.globals[name] = value
+
+    def render(self, text: str, filename: str) -> str:
+        """Render; errors become TemplateRenderError with the template's line."""
+        if "{" not in text:
+            return text
+        try:
+            template = self.env.from_string(text)
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateRenderError(e.lineno, f"invalid Jinja: {e.message}") from None
+        try:
+            return template.render()
+        except _MissingValue as e:
+            raise TemplateRenderError(_template_line(sys.exc_info()[2], "<template>"), str(e)) from None
+        except jinja2.UndefinedError as e:
+            raise TemplateRenderError(
+                _template_line(sys.exc_info()[2], "<template>"),
+                f"{e.message}: is it a macro under macros/ or a var()?") from None
+        except Exception as e:  # noqa: BLE001 - any error raised while rendering user templates
+            raise TemplateRenderError(
+                _template_line(sys.exc_info()[2], "<template>"), f"Jinja error: {e}") from None

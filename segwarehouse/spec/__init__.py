@@ -1,0 +1,1 @@
+"""The typed segment model and its validation."""

@@ -1,0 +1,219 @@
+"""Typed model of a project and its segments. Frozen dataclasses: equal conditions compare equal,
+which is how the planner finds work that several segments share."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: str  # m, h, d, w
+
+    UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+    @property
+    def delta(self) -> dt.timedelta:
+        return dt.timedelta(**{self.UNITS[self.unit]: self.amount})
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One comparison: `name` is an operator of SPEC section 4 (equals, in, gt, within, ...)."""
+
+    name: str
+    value: Any  # scalar, tuple of scalars, Duration, or (lo, hi)
+
+
+@dataclass(frozen=True)
+class Condition:
+    line: Optional[int] = field(default=None, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class All(Condition):
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf(Condition):
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class NoneOf(Condition):
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not(Condition):
+    item: Condition
+
+
+@dataclass(frozen=True)
+class Attribute(Condition):
+    column: str
+    ops: tuple[Op, ...]
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class Path:
+    """A stream column, optionally a JSON path inside it (`properties.amount`)."""
+
+    column: str
+    keys: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return ".".join((self.column, *self.keys))
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    path: Path
+    ops: tuple[Op, ...]
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    within: Optional[Duration] = None
+    older_than: Optional[Duration] = None
+    since: Optional[dt.datetime] = None
+    until: Optional[dt.datetime] = None
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    kind: str  # count, sum, avg, min, max, first, last
+    ops: tuple[Op, ...]
+    of: Optional[Path] = None
+
+
+@dataclass(frozen=True)
+class StreamMatch:
+    """Which rows of a stream match: everything but the aggregates. Shared across segments."""
+
+    stream: str
+    pattern: Optional[str]
+    filters: tuple[RowFilter, ...] = ()
+    window: Window = Window()
+
+
+@dataclass(frozen=True)
+class StreamCondition(Condition):
+    match: StreamMatch
+    aggregates: tuple[Aggregate, ...]
+
+
+@dataclass(frozen=True)
+class SegmentRef(Condition):
+    name: str
+
+
+@dataclass(frozen=True)
+class Sql(Condition):
+    text: str
+
+
+@dataclass(frozen=True)
+class InStatic(Condition):
+    """Membership of a static segment: the people whose match column's text is in its CSV column."""
+
+    segment: str
+    match_column: str
+
+
+AnyCondition = Union[All, AnyOf, NoneOf, Not, Attribute, StreamCondition, SegmentRef, Sql, InStatic]
+
+
+@dataclass(frozen=True)
+class Static:
+    csv: str  # relative to the project
+    column: str
+    match_on: str  # 'key' or an identifiers name
+
+
+@dataclass(frozen=True)
+class Splits:
+    salt: str
+    groups: tuple[tuple[str, int], ...]  # (group, percent) in order
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    destination: str
+    list: Optional[str]
+    on_enter: str = "add"
+    on_exit: str = "remove"
+
+
+@dataclass
+class SegmentTest:
+    name: str
+    as_of: dt.datetime
+    given: dict[str, list[dict[str, Any]]]
+    expect: list[Any]
+    line: Optional[int] = None
+
+
+@dataclass
+class Segment:
+    name: str
+    file: str
+    line: Optional[int]
+    condition: Condition  # `where`, or InStatic for a static segment
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    owner: Optional[str] = None
+    enabled: bool = True
+    static: Optional[Static] = None
+    fields: tuple[str, ...] = ()
+    splits: Optional[Splits] = None
+    sync: tuple[SyncSpec, ...] = ()
+    tests: list[SegmentTest] = field(default_factory=list)
+    definition_hash: str = ""
+    depends_on: tuple[str, ...] = ()  # referenced segments, direct
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    table: str
+    key: str
+    timestamp: str
+    name_column: Optional[str] = None
+    properties: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class People:
+    table: str
+    key: str
+    identifiers: tuple[tuple[str, str], ...] = ()  # (name, column)
+
+    def column_for(self, identifier: str) -> str:
+        """The column behind `key` or an identifiers name."""
+        return self.key if identifier == "key" else dict(self.identifiers)[identifier]
+
+
+@dataclass
+class ProjectConfig:
+    name: str
+    root: str
+    profile: str
+    source_dialect: str
+    output_schema: str
+    people: People
+    streams: dict[str, Stream]
+    vars: dict[str, Any]
+    destinations: dict[str, dict[str, Any]]
