@@ -12,6 +12,9 @@ from ..errors import RunError
 from .base import Adapter
 
 LOCK_POLL_SECONDS = 0.2
+# The file is attached under a fixed catalog name: DuckDB names a catalog after its file's stem, and
+# `segwarehouse.duckdb` would make the output schema `segwarehouse` ambiguous.
+CATALOG = "sw_target"
 
 
 class DuckDBAdapter(Adapter):
@@ -34,20 +37,27 @@ class DuckDBAdapter(Adapter):
             config["threads"] = int(self.settings["threads"])
         if self.settings.get("memory_limit"):
             config["memory_limit"] = str(self.settings["memory_limit"])
+        self.con = duckdb.connect(":memory:", config=config)
+        if self.path != ":memory:":
+            self._attach(wait)
+        # Warehouse timestamps without a zone are UTC; so is every comparison.
+        self.con.execute("SET TimeZone = 'UTC'")
+        return self
+
+    def _attach(self, wait: bool) -> None:
+        attach = exp.Attach(this=exp.alias_(exp.Literal.string(self.path), CATALOG))
         while True:
             try:
-                self.con = duckdb.connect(self.path, config=config)
+                self.con.execute(attach.sql("duckdb"))
                 break
-            except duckdb.IOException as e:
+            except (duckdb.IOException, duckdb.BinderException) as e:
                 if "lock" not in str(e).lower():
                     raise RunError(f"cannot open DuckDB database {self.path}: {e}") from None
                 if not wait:
                     raise RunError(f"another process is using {self.path} (a run in progress?); "
                                    "pass --wait to wait for it to finish") from None
                 time.sleep(LOCK_POLL_SECONDS)
-        # Warehouse timestamps without a zone are UTC; so is every comparison.
-        self.con.execute("SET TimeZone = 'UTC'")
-        return self
+        self.con.execute(exp.Use(this=exp.table_(CATALOG)).sql("duckdb"))
 
     def close(self) -> None:
         if self.con is not None:
@@ -83,7 +93,7 @@ class DuckDBAdapter(Adapter):
                  .where(exp.column("table_name").eq(exp.Literal.string(name))))
         if schema:
             query = query.where(exp.column("table_schema").eq(exp.Literal.string(schema)))
-        if len(parts) > 2:
-            query = query.where(exp.column("table_catalog").eq(exp.Literal.string(parts[-3])))
+        catalog = parts[-3] if len(parts) > 2 else (CATALOG if self.path != ":memory:" else "memory")
+        query = query.where(exp.column("table_catalog").eq(exp.Literal.string(catalog)))
         rows = self.con.execute(self.sql(query.order_by("ordinal_position"))).fetchall()
         return {r[0]: r[1] for r in rows} or None

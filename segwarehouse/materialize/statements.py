@@ -25,7 +25,7 @@ def create_temp(name: str, query: exp.Query) -> exp.Create:
 
 
 def drop_temp(name: str) -> exp.Drop:
-    return exp.Drop(this=_temp(name), kind="TABLE", exists=True)
+    return exp.Drop(tables=[_temp(name)], kind="TABLE", exists=True)
 
 
 def current_members(schema: str, segment: str) -> exp.Select:

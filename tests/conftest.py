@@ -1,0 +1,44 @@
+"""Shared fixtures: small projects written into a temporary directory, over a real DuckDB file."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from segwarehouse import Project
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROJECT_YML = """\
+name: t
+people:
+  table: main.users
+  key: user_id
+  identifiers: {email: email}
+streams:
+  event: {table: main.events, key: user_id, timestamp: occurred_at, name: event_name, properties: properties}
+"""
+
+
+def write_project(root: Path, segments: dict[str, str], project_yml: str = PROJECT_YML,
+                  macros: dict[str, str] | None = None, files: dict[str, str] | None = None) -> Path:
+    """A project directory: segwarehouse.yml, segments/<file> (dedented), macros/<file>, other files."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "segwarehouse.yml").write_text(textwrap.dedent(project_yml))
+    for folder, items in (("segments", segments), ("macros", macros or {}), ("", files or {})):
+        for name, text in items.items():
+            path = root / folder / name if folder else root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """make_project(segments, ...) -> Project over <tmp>/proj with its own DuckDB file."""
+
+    def make(segments: dict[str, str], **kwargs) -> Project:
+        return Project(write_project(tmp_path / "proj", segments, **kwargs))
+
+    return make
