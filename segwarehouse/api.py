@@ -116,7 +116,7 @@ class Project:
                           f"compiled by segwarehouse for {d}\n")
                 if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
                     header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
-                out[d][name] = header + query.sql(dialect=d, identify=True, pretty=True) + ";\n"
+                out[d][name] = header + query.sql(dialect=d, identify=True, pretty=True, copy=False) + ";\n"
                 if write:
                     path = self.target_path / "compiled" / d / f"{name}.sql"
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,15 @@ class DuckDBAdapter(Adapter):
             raise
         self.con.commit()
 
+    def _catalog(self) -> str:
+        return CATALOG if self.path != ":memory:" else "memory"
+
+    def relations(self, schema: str) -> set[str]:
+        query = (exp.select("table_name").from_("information_schema.tables")
+                 .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
+                 .where(exp.column("table_catalog").eq(exp.Literal.string(self._catalog()))))
+        return {r[0] for r in self.execute(query)}
+
     def column_types(self, table: str) -> dict[str, str] | None:
         parts = table.split(".")
         name, schema = parts[-1], (parts[-2] if len(parts) > 1 else None)
@@ -93,7 +102,7 @@ class DuckDBAdapter(Adapter):
                  .where(exp.column("table_name").eq(exp.Literal.string(name))))
         if schema:
             query = query.where(exp.column("table_schema").eq(exp.Literal.string(schema)))
-        catalog = parts[-3] if len(parts) > 2 else (CATALOG if self.path != ":memory:" else "memory")
+        catalog = parts[-3] if len(parts) > 2 else self._catalog()
         query = query.where(exp.column("table_catalog").eq(exp.Literal.string(catalog)))
         rows = self.con.execute(self.sql(query.order_by("ordinal_position"))).fetchall()
         return {r[0]: r[1] for r in rows} or None

@@ -40,10 +40,10 @@ def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bo
     """One operator applied to a value, typed by its literal; NULL rules of SPEC section 4."""
     name = op.name
     if name in NEGATED:
-        return exp.not_(compare(value, m.Op(NEGATED[name], op.value), as_of, ignore_case, read))
+        return exp.not_(compare(value, m.Op(NEGATED[name], op.value), as_of, ignore_case, read), copy=False)
     if name == "exists":
         check = exp.Is(this=value, expression=exp.null())
-        return exp.not_(check) if op.value else check
+        return exp.not_(check, copy=False) if op.value else check
     return false_if_null(_positive(value, op, as_of, ignore_case, read))
 
 
@@ -85,12 +85,12 @@ def _positive(value, op: m.Op, as_of, ignore_case, read) -> exp.Expression:
 def time_window(stamp: exp.Expression, name: str, delta: dt.timedelta, as_of: dt.datetime) -> exp.Expression:
     if name == "within":  # as_of - D < v <= as_of
         return exp.and_(exp.GT(this=stamp, expression=timestamp(as_of - delta)),
-                        exp.LTE(this=stamp.copy(), expression=timestamp(as_of)))
+                        exp.LTE(this=stamp.copy(), expression=timestamp(as_of)), copy=False)
     if name == "older_than":  # v <= as_of - D
         return exp.LTE(this=stamp, expression=timestamp(as_of - delta))
     # within_next: as_of < v <= as_of + D
     return exp.and_(exp.GT(this=stamp, expression=timestamp(as_of)),
-                    exp.LTE(this=stamp.copy(), expression=timestamp(as_of + delta)))
+                    exp.LTE(this=stamp.copy(), expression=timestamp(as_of + delta)), copy=False)
 
 
 def _cased(expression: exp.Expression, kind: str, ignore_case: bool) -> exp.Expression:
@@ -126,9 +126,9 @@ class ConditionCompiler:
         if isinstance(c, m.AnyOf):
             return exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False)
         if isinstance(c, m.NoneOf):
-            return exp.not_(exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False))
+            return exp.not_(exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False), copy=False)
         if isinstance(c, m.Not):
-            return exp.not_(exp.paren(self.condition(c.item), copy=False))
+            return exp.not_(exp.paren(self.condition(c.item), copy=False), copy=False)
         if isinstance(c, m.Attribute):
             column = exp.column(c.column, quoted=True)
             return exp.paren(conjunction([compare(column.copy(), op, self.as_of, c.ignore_case) for op in c.ops]),

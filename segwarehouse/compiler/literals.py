@@ -9,6 +9,14 @@ from sqlglot import exp
 from ..spec.values import is_number
 
 TEXT, NUMBER, TIMESTAMP, BOOLEAN = "TEXT", "DOUBLE", "TIMESTAMP", "BOOLEAN"
+_TYPES: dict[str, exp.DataType] = {}
+
+
+def data_type(name: str) -> exp.DataType:
+    """A fresh DataType node; parsing type names is slow enough to show in compile profiles, so cache."""
+    if name not in _TYPES:
+        _TYPES[name] = exp.DataType.build(name)
+    return _TYPES[name].copy()
 
 
 def kind_of(value: Any) -> str:
@@ -24,7 +32,7 @@ def kind_of(value: Any) -> str:
 
 def timestamp(value: dt.datetime) -> exp.Expression:
     text = value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
-    return exp.cast(exp.Literal.string(text), exp.DataType.build(TIMESTAMP))
+    return exp.Cast(this=exp.Literal.string(text), to=data_type(TIMESTAMP))
 
 
 def literal(value: Any) -> exp.Expression:
@@ -41,8 +49,8 @@ def literal(value: Any) -> exp.Expression:
 def as_kind(expression: exp.Expression, kind: str) -> exp.Expression:
     """Read a value as `kind`; a value that can't be read becomes NULL instead of aborting the query."""
     if kind == TEXT:
-        return exp.cast(expression, exp.DataType.build("VARCHAR"))
-    return exp.TryCast(this=expression, to=exp.DataType.build(kind))
+        return exp.Cast(this=expression, to=data_type("VARCHAR"))
+    return exp.TryCast(this=expression, to=data_type(kind))
 
 
 def false_if_null(predicate: exp.Expression) -> exp.Expression:
@@ -51,8 +59,8 @@ def false_if_null(predicate: exp.Expression) -> exp.Expression:
 
 
 def conjunction(items: list[exp.Expression]) -> exp.Expression:
-    return exp.and_(*items) if items else exp.true()
+    return exp.and_(*items, copy=False) if items else exp.true()
 
 
 def disjunction(items: list[exp.Expression]) -> exp.Expression:
-    return exp.or_(*items) if items else exp.false()
+    return exp.or_(*items, copy=False) if items else exp.false()

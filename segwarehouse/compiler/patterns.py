@@ -73,8 +73,8 @@ def contains(value: exp.Expression, pattern: str, lower: bool = False) -> exp.Ex
     """`contains:` semantics: any alternative whose parts all occur somewhere in the value."""
     alternatives = []
     for parts in parse(pattern, plus_joins=True):
-        alternatives.append(exp.and_(*(like(value, _like_text(part, anchored=False), lower) for part in parts)))
-    return exp.or_(*alternatives) if len(alternatives) > 1 else alternatives[0]
+        alternatives.append(exp.and_(*(like(value, _like_text(part, anchored=False), lower) for part in parts), copy=False))
+    return exp.or_(*alternatives, copy=False) if len(alternatives) > 1 else alternatives[0]
 
 
 def affix(value: exp.Expression, text: str, where: str, lower: bool = False) -> exp.Expression:
@@ -95,7 +95,7 @@ def glob(value: exp.Expression, pattern: str) -> exp.Expression:
     if literals:
         checks = [value.eq(exp.Literal.string(literals[0])) if len(literals) == 1
                   else value.isin(*(exp.Literal.string(t) for t in literals))] + likes
-    return exp.or_(*checks) if len(checks) > 1 else checks[0]
+    return exp.or_(*checks, copy=False) if len(checks) > 1 else checks[0]
 
 
 def literal_names(pattern: str | None) -> list[str] | None:

@@ -97,8 +97,8 @@ class Scan:
             where = predicates[matches[0]]
         else:
             where = conjunction(self._pushdown(matches, as_of))
-        return (exp.select(*columns).from_(table(s.table).as_(ROW, quoted=True)).where(where)
-                .group_by(exp.column(s.key, table=ROW, quoted=True)))
+        return (exp.select(*columns).from_(table(s.table).as_(ROW, quoted=True), copy=False)
+                .where(where, copy=False).group_by(exp.column(s.key, table=ROW, quoted=True), copy=False))
 
     def _pushdown(self, matches: list[m.StreamMatch], as_of: dt.datetime) -> list[exp.Expression]:
         """What every feature of the scan needs: zone-map friendly bounds and a name list."""
@@ -133,7 +133,7 @@ def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Cal
     """One row per person: the people columns and every feature the segments read."""
     people = config.people
     query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(PEOPLE, quoted=True)))
-    query = query.from_(table(people.table).as_(PEOPLE, quoted=True))
+    query = query.from_(table(people.table).as_(PEOPLE, quoted=True), copy=False)
     for scan in scans:
         alias = exp.to_identifier(scan.name, quoted=True)
         for f in scan.features:
@@ -156,7 +156,7 @@ def members_query(segment: m.Segment, people: m.People, predicate: exp.Expressio
         fields = exp.cast(exp.null(), "JSON")
     return (exp.select(key.as_("person_id", quoted=True), split.as_("split", quoted=True),
                        fields.as_("fields", quoted=True))
-            .from_(source).where(predicate))
+            .from_(source, copy=False).where(predicate, copy=False))
 
 
 def static_table(segment: str) -> exp.Table:

@@ -66,7 +66,8 @@ class Runner:
         self.schema = self.config.output_schema
 
     # --- preparation ---------------------------------------------------------------------------
-    def ensure_tables(self) -> None:
+    def ensure_tables(self) -> str:
+        """Create the output tables if missing; returns the people key's type."""
         people = self.config.people
         columns = self.adapter.column_types(people.table)
         if columns is None:
@@ -79,6 +80,7 @@ class Runner:
         self.adapter.execute(create_schema(self.schema))
         for statement in definitions(self.schema, columns[people.key]).values():
             self.adapter.execute(statement)
+        return columns[people.key]
 
     def check_people_key(self) -> None:
         """The key must be unique and non-null before anything is applied (fail with a count and examples)."""
@@ -132,55 +134,56 @@ class Runner:
     # --- the run -----------------------------------------------------------------------------------
     def run(self, selected: list[str], as_of: dt.datetime, fail_fast: bool = False,
             started: Optional[dt.datetime] = None) -> RunResult:
+        """Evaluate every selected segment, then apply all that succeeded in one transaction."""
         started = started or utc_now()
         run_id = new_run_id(started)
         self.reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), segments=len(selected))
-        self.ensure_tables()
+        person_type = self.ensure_tables()
         self.check_people_key()
         last = self.last_as_of()
         segments = self.project.segments
 
         compiler = ConditionCompiler(self.config, segments, as_of, static_table)
         predicates = {name: compiler.segment(name) for name in selected}
-        needed = _closure(segments, selected)
-        static_notes = self.load_static([n for n in needed if segments[n].static])
+        static_notes = self.load_static([n for n in _closure(segments, selected) if segments[n].static])
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
         broken = self._build_evaluation(scans, as_of)
+        self.adapter.execute(st.create_new_members(person_type))
 
         results: dict[str, SegmentResult] = {}
+        stopped = False
         for name in selected:
-            t0 = time.perf_counter()
-            segment = segments[name]
+            result = results[name] = SegmentResult(name, "success", notes=static_notes.get(name, []))
             failed_refs = [r for r in _closure(segments, [name])[:-1] if r in results and results[r].status != "success"]
-            features = {c.name for c in predicates[name].find_all(exp.Column)} & set(compiler.features)
-            result = SegmentResult(name, "success", notes=static_notes.get(name, []))
-            if failed_refs:
+            features = {c.name for c in predicates[name].find_all(exp.Column)} & broken.keys()
+            if stopped:
+                result.status, result.error = "skipped", "skipped: --fail-fast after a failure"
+            elif failed_refs:
                 result.status, result.error = "skipped", f"skipped: it references failed segment(s) {', '.join(failed_refs)}"
             elif name in last and as_of < last[name]:
                 result.status = "error"
                 result.error = (f"as_of {as_of.isoformat()} is earlier than the last successful run of '{name}' "
                                 f"({last[name].isoformat()}); runs move forward in time only")
-            elif features & broken.keys():
-                result.status, result.error = "error", broken[next(iter(features & broken.keys()))]
+            elif features:
+                result.status, result.error = "error", broken[next(iter(features))]
             else:
-                self.reporter.event("segment_started", segment=name)
-                try:
-                    self._apply(segment, predicates[name], run_id, as_of, started, result)
-                except Exception as e:  # noqa: BLE001 - an engine error fails this segment only
-                    result.status, result.error = "error", _engine_message(e)
-            result.seconds = time.perf_counter() - t0
-            if result.status != "success":
-                self._record_failure(segment, run_id, as_of, started, result)
-            results[name] = result
-            self.reporter.event("segment_finished", segment=name, status=result.status, members=result.members,
-                                entered=result.entered, exited=result.exited, updated=result.updated,
-                                seconds=round(result.seconds, 3), error=result.error)
-            if fail_fast and result.status == "error":
-                for rest in selected[selected.index(name) + 1:]:
-                    results[rest] = SegmentResult(rest, "skipped", error="skipped: --fail-fast after a failure")
-                break
+                self._evaluate(segments[name], predicates[name], result)
+            stopped = stopped or (fail_fast and result.status == "error")
+
+        applied = [n for n in selected if results[n].status == "success"]
+        try:
+            self._apply(applied, results, run_id, as_of, started)
+        except Exception as e:  # noqa: BLE001 - the transaction rolled back: nothing was applied
+            for name in applied:
+                results[name].status, results[name].error = "error", f"applying the run failed: {_engine_message(e)}"
+            self._record(run_id, as_of, started, [results[n] for n in applied])
+        for name in selected:
+            r = results[name]
+            self.reporter.event("segment_finished", segment=name, status=r.status, members=r.members,
+                                entered=r.entered, exited=r.exited, updated=r.updated,
+                                seconds=round(r.seconds, 3), error=r.error)
         self._drop_temps(scans)
-        return RunResult(run_id, as_of, [results[n] for n in selected if n in results])
+        return RunResult(run_id, as_of, [results[n] for n in selected])
 
     def _build_evaluation(self, scans: list[Scan], as_of: dt.datetime) -> dict[str, str]:
         """Materialize every scan, then one row per person with all features. Returns the features
@@ -198,45 +201,68 @@ class Runner:
         self.adapter.execute(st.create_temp(EVAL, evaluation))
         return broken
 
-    def _apply(self, segment: m.Segment, predicate: exp.Expression, run_id: str, as_of: dt.datetime,
-               started: dt.datetime, result: SegmentResult) -> None:
-        schema, name = self.schema, segment.name
+    def _evaluate(self, segment: m.Segment, predicate: exp.Expression, result: SegmentResult) -> None:
+        """Collect one segment's new members; an engine error fails this segment only."""
+        self.reporter.event("segment_started", segment=segment.name)
+        t0 = time.perf_counter()
         query = members_query(segment, self.config.people, predicate, exp.table_(EVAL, quoted=True))
+        try:
+            self.adapter.execute(st.insert_new_members(segment.name, query))
+        except Exception as e:  # noqa: BLE001
+            result.status, result.error = "error", _engine_message(e)
+        result.seconds = time.perf_counter() - t0
+
+    def _apply(self, names: list[str], results: dict[str, SegmentResult], run_id: str, as_of: dt.datetime,
+               started: dt.datetime) -> None:
+        """One transaction: change log, members, views and run records of every evaluated segment."""
+        failed = [results[n] for n in results if results[n].status != "success"]
+        if not names:
+            self._record(run_id, as_of, started, failed)
+            return
+        self.adapter.execute(st.create_temp(st.DELTA, st.delta_query(self.schema, names)))
+        for name, count in self.adapter.execute(st.member_counts()):
+            results[name].members = count
+        for name, change, count in self.adapter.execute(st.change_counts()):
+            setattr(results[name], change, count)
+        views = self._missing_views(names)
         with self.adapter.transaction():
-            self.adapter.execute(st.create_temp(st.NEW, query))
-            self.adapter.execute(st.create_temp(st.DELTA, st.delta_query(schema, name)))
-            counts = dict(self.adapter.execute(
-                exp.select(exp.column("change", quoted=True), exp.Count(this=exp.Star()))
-                .from_(exp.table_(st.DELTA, quoted=True)).group_by(exp.column("change", quoted=True))))
-            result.members = self.adapter.execute(
-                exp.select(exp.Count(this=exp.Star())).from_(exp.table_(st.NEW, quoted=True)))[0][0]
-            result.entered, result.exited, result.updated = (counts.get(k, 0) for k in ("entered", "exited", "updated"))
-            for statement in st.apply_statements(schema, name, run_id, as_of):
+            for statement in st.apply_statements(self.schema, run_id, as_of):
                 self.adapter.execute(statement)
-            self.adapter.execute(st.segment_view(schema, name, table(self.config.people.table),
-                                                 self.config.people.key))
-            self._insert_run_row(segment, run_id, as_of, started, result)
-            self.adapter.execute(st.drop_temp(st.NEW))
-            self.adapter.execute(st.drop_temp(st.DELTA))
+            for name in views:
+                self.adapter.execute(st.segment_view(self.schema, name, table(self.config.people.table),
+                                                     self.config.people.key))
+            self._insert_runs(run_id, as_of, started, [results[n] for n in names] + failed)
 
-    def _insert_run_row(self, segment: m.Segment, run_id: str, as_of: dt.datetime, started: dt.datetime,
-                        result: SegmentResult) -> None:
-        row = [exp.Literal.string(run_id), exp.Literal.string(segment.name), timestamp(as_of), timestamp(started),
-               timestamp(utc_now()), exp.Literal.string(result.status)]
-        row += [exp.Literal.number(v) for v in (result.members, result.entered, result.exited, result.updated)]
-        row += [exp.Literal.string(segment.definition_hash),
-                exp.Literal.string(result.error) if result.error else exp.null()]
-        self.adapter.execute(exp.insert(exp.Values(expressions=[exp.tuple_(*row)]), output_table(self.schema, RUNS)))
+    def _missing_views(self, names: list[str]) -> list[str]:
+        existing = self.adapter.relations(self.schema)
+        return [n for n in names if n not in existing]
 
-    def _record_failure(self, segment, run_id, as_of, started, result) -> None:
+    def _insert_runs(self, run_id: str, as_of: dt.datetime, started: dt.datetime,
+                     results: list[SegmentResult]) -> None:
+        if not results:
+            return
+        finished = timestamp(utc_now())
+        rows = []
+        for r in results:
+            segment = self.project.segments[r.segment]
+            rows.append(exp.tuple_(
+                exp.Literal.string(run_id), exp.Literal.string(r.segment), timestamp(as_of), timestamp(started),
+                finished.copy(), exp.Literal.string(r.status),
+                *(exp.Literal.number(v) for v in (r.members, r.entered, r.exited, r.updated)),
+                exp.Literal.string(segment.definition_hash),
+                exp.Literal.string(r.error) if r.error else exp.null()))
+        self.adapter.execute(exp.insert(exp.Values(expressions=rows), output_table(self.schema, RUNS)))
+
+    def _record(self, run_id, as_of, started, results: list[SegmentResult]) -> None:
+        """Record failed segments in segment_runs; recording must never hide the failure itself."""
         try:
             with self.adapter.transaction():
-                self._insert_run_row(segment, run_id, as_of, started, result)
-        except Exception:  # noqa: BLE001 - recording the failure must not hide it
+                self._insert_runs(run_id, as_of, started, results)
+        except Exception:  # noqa: BLE001
             pass
 
     def _drop_temps(self, scans: list[Scan]) -> None:
-        for name in [EVAL, *(s.name for s in scans)]:
+        for name in [EVAL, st.NEW, st.DELTA, *(s.name for s in scans)]:
             self.adapter.execute(st.drop_temp(name))
 
 

@@ -1,0 +1,160 @@
+"""How segwarehouse scales: prints ratios measured in one process on the demo data set.
+
+    python bench/scaling.py [--people 1000000] [--db /tmp/segwarehouse-bench.duckdb]
+
+1. run of 50 segments / run of 1 segment                         (goal <= 3.0)
+2. run of 50 segments / hand-written DuckDB SQL, one tuned query
+   per segment, computing the same 50 member sets                 (goal <= 1.0)
+3. compile 1,000 segments for DuckDB and for Snowflake, seconds   (goal < 2 s)
+
+The member sets of our run and of the hand-written queries are compared before any figure is
+printed: a fast wrong answer is not a result. The demo database is cached at --db between runs.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from segments_50 import AS_OF, hand_written, segments  # noqa: E402
+
+from segwarehouse import Project  # noqa: E402
+from segwarehouse.demo import generate_demo  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def prepare_data(db: Path, people: int) -> None:
+    marker = db.with_suffix(".people")
+    if db.exists() and marker.exists() and marker.read_text() == str(people):
+        return
+    db.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(db))
+    counts = generate_demo(con, people=people, seed=42, anchor=AS_OF, schema="main")
+    con.close()
+    marker.write_text(str(people))
+    print(f"demo data: {', '.join(f'{t} {n:,}' for t, n in counts.items())} "
+          f"({time.perf_counter() - t0:.1f}s)", flush=True)
+
+
+def make_project(directory: Path, db: Path, segment_defs: list[dict], schema: str) -> Project:
+    if directory.exists():
+        shutil.rmtree(directory)
+    (directory / "segments").mkdir(parents=True)
+    project_yml = yaml.safe_load((ROOT / "segwarehouse.yml").read_text())
+    project_yml["output_schema"] = schema
+    (directory / "segwarehouse.yml").write_text(yaml.safe_dump(project_yml, sort_keys=False))
+    (directory / "segments" / "bench.yml").write_text(yaml.safe_dump({"segments": segment_defs}, sort_keys=False))
+    (directory / "profiles.yml").write_text(yaml.safe_dump(
+        {"demo_shop": {"target": "bench", "outputs": {"bench": {"type": "duckdb", "path": str(db)}}}}))
+    return Project(directory)
+
+
+def drop_outputs(db: Path, schema: str) -> None:
+    con = duckdb.connect(str(db))
+    con.execute("DROP SCHEMA IF EXISTS " + duckdb_ident(schema) + " CASCADE")
+    con.close()
+
+
+def duckdb_ident(name: str) -> str:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def timed_run(project: Project, db: Path, schema: str) -> tuple[float, dict[str, int]]:
+    drop_outputs(db, schema)
+    t0 = time.perf_counter()
+    result = project.run(as_of=AS_OF)
+    seconds = time.perf_counter() - t0
+    assert result.ok, [(r.segment, r.error) for r in result.results if r.status != "success"]
+    return seconds, {r.segment: r.members for r in result.results}
+
+
+def timed_hand_written(db: Path) -> tuple[float, dict[str, set]]:
+    con = duckdb.connect(str(db))
+    con.execute("SET TimeZone = 'UTC'")
+    t0 = time.perf_counter()
+    for name, sql in hand_written().items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hand_{name} AS {sql}")
+    seconds = time.perf_counter() - t0
+    sets = {name: {r[0] for r in con.execute(f"SELECT user_id FROM hand_{name}").fetchall()}
+            for name in hand_written()}
+    con.close()
+    return seconds, sets
+
+
+def our_sets(db: Path, schema: str) -> dict[str, set]:
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(f"SELECT segment, person_id FROM {duckdb_ident(schema)}.segment_members").fetchall()
+    con.close()
+    sets: dict[str, set] = {}
+    for segment, person in rows:
+        sets.setdefault(segment, set()).add(person)
+    return sets
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "segwarehouse-bench.duckdb")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported")
+    args = parser.parse_args()
+
+    prepare_data(args.db, args.people)
+    work = Path(tempfile.mkdtemp(prefix="segwarehouse-bench-"))
+    defs = segments()
+    many = make_project(work / "many", args.db, defs, "bench_many")
+    one = make_project(work / "one", args.db, defs[:1], "bench_one")
+
+    # Correctness first: the same members as the hand-written queries, segment by segment.
+    _, counts = timed_run(many, args.db, "bench_many")
+    _, hand_sets = timed_hand_written(args.db)
+    ours = our_sets(args.db, "bench_many")
+    wrong = [n for n in hand_sets if ours.get(n, set()) != hand_sets[n]]
+    if wrong:
+        for n in wrong:
+            print(f"MISMATCH {n}: ours {len(ours.get(n, ()))} hand-written {len(hand_sets[n])}")
+        sys.exit(1)
+    print(f"{len(defs)} segments agree with the hand-written queries "
+          f"({sum(counts.values()):,} memberships in all)")
+
+    t_many, t_one, t_hand = [], [], []
+    for _ in range(args.repeat):
+        t_many.append(timed_run(many, args.db, "bench_many")[0])
+        t_one.append(timed_run(one, args.db, "bench_one")[0])
+        t_hand.append(timed_hand_written(args.db)[0])
+    m_many, m_one, m_hand = median(t_many), median(t_one), median(t_hand)
+    print(f"run of 50 segments: {m_many:.2f}s   run of 1: {m_one:.2f}s   hand-written 50: {m_hand:.2f}s "
+          f"(medians of {args.repeat})")
+    print(f"ratio 50 segments / 1 segment:        {m_many / m_one:.2f}  (goal <= 3.0)")
+    print(f"ratio ours (50) / hand-written (50):  {m_many / m_hand:.2f}  (goal <= 1.0)")
+
+    thousand = [dict(d, name=f"{d['name']}_{i}") for i in range(20) for d in defs]
+    project = make_project(work / "thousand", args.db, thousand, "bench_thousand")
+    project.validate()
+    for dialect in ("duckdb", "snowflake"):
+        t0 = time.perf_counter()
+        compiled = project.compile(dialect=dialect, as_of=AS_OF, write=False)
+        seconds = time.perf_counter() - t0
+        print(f"compile {len(compiled[dialect]):,} segments for {dialect}: {seconds:.2f}s  (goal < 2 s)")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
