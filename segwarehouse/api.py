@@ -24,6 +24,7 @@ from .adapters.base import Adapter
 from .compiler.plan import standalone_query
 from .errors import RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
+from .materialize.export import export_query, write_csv
 from .materialize.runner import RunResult, Runner, utc_now
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
@@ -133,6 +134,27 @@ class Project:
             self.target["threads"] = threads
         with self.connect(wait=wait) as adapter:
             return Runner(self.loaded, adapter, self.reporter).run(names, as_of, fail_fast=fail_fast)
+
+    def diff(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
+             as_of: Any = None) -> RunResult:
+        """What a run would change (entered, exited, updated per segment), without applying it."""
+        names = self.select(select, exclude)
+        with self.connect() as adapter:
+            return Runner(self.loaded, adapter, self.reporter).run(names, parse_as_of(as_of), apply=False)
+
+    def export(self, segment: str, output: str | os.PathLike, fields: Optional[Sequence[str]] = None) -> int:
+        """Write the current members of a segment (key, identifiers, fields) to a CSV file; returns the
+        number of members. The file can feed a static segment."""
+        if segment not in self.segments:
+            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+        people = self.loaded.config.people
+        columns = list(dict.fromkeys([people.key, *(c for _, c in people.identifiers),
+                                      *(self.segments[segment].fields if fields is None else fields)]))
+        with self.connect() as adapter:
+            if adapter.column_types(f"{self.loaded.config.output_schema}.segment_members") is None:
+                raise RunError(f"segment '{segment}' has never run on this target: run it first")
+            query = export_query(self.loaded.config, segment, columns)
+            return write_csv(adapter.stream(query), columns, Path(output))
 
     def preview(self, segment: str, limit: int = 10, as_of: Any = None) -> Preview:
         """Count and sample the members a run would select now, without writing anything."""

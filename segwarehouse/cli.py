@@ -198,18 +198,52 @@ def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str |
                         "as_of": result.as_of.isoformat(), "message": r.error,
                         "counts": {"members": r.members, "entered": r.entered, "exited": r.exited,
                                    "updated": r.updated}, "notes": r.notes})
-    rows = [[r.segment, r.status, f"{r.members:,}", f"{r.entered:,}", f"{r.exited:,}", f"{r.updated:,}",
-             f"{r.seconds:.2f}"] for r in result.results]
-    state.console.table(f"run {result.run_id} at {result.as_of.isoformat()}",
-                        ["segment", "status", "members", "entered", "exited", "updated", "seconds"], rows,
+    state.console.table(f"run {result.run_id} at {result.as_of.isoformat()}", RUN_COLUMNS, _run_rows(result),
                         event="run_summary")
     for r in result.results:
+        for note in r.notes:
+            state.console.info(f"{r.segment}: {note}", event="segment_note", segment=r.segment)
         if r.error:
             state.console.error(f"{r.segment}: {r.error}")
     ok = sum(r.status == "success" for r in result.results)
     state.console.info(f"{ok} of {len(result.results)} segment(s) succeeded", event="run_finished",
                        run_id=result.run_id, success=result.ok)
     return 0 if result.ok else EXIT_FAILURE
+
+
+def _run_rows(result) -> list[list]:
+    return [[r.segment, r.status, f"{r.members:,}", f"{r.entered:,}", f"{r.exited:,}", f"{r.updated:,}",
+             f"{r.seconds:.2f}"] for r in result.results]
+
+
+RUN_COLUMNS = ["segment", "status", "members", "entered", "exited", "updated", "seconds"]
+
+
+@command("diff")
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@click.option("--exclude", multiple=True, help="Selector(s) to leave out.")
+@click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
+def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None) -> int:
+    """What a run would change, without writing."""
+    result = state.project.diff(select, exclude, as_of=as_of)
+    state.console.table(f"diff at {result.as_of.isoformat()} (nothing written)", RUN_COLUMNS, _run_rows(result),
+                        event="diff")
+    for r in result.results:
+        if r.error:
+            state.console.error(f"{r.segment}: {r.error}")
+    return 0 if result.ok else EXIT_FAILURE
+
+
+@command("export")
+@click.argument("segment")
+@click.option("--output", "-o", required=True, help="CSV file to write.")
+@click.option("--fields", default=None, help="Comma-separated people columns (default: the segment's fields).")
+def export(state: State, results: list, segment: str, output: str, fields: str | None) -> int:
+    """Write a segment's current members (key, identifiers, fields) to CSV."""
+    chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    count = state.project.export(segment, output, chosen)
+    state.console.info(f"wrote {count:,} member(s) of {segment} to {output}", event="exported", count=count)
+    return 0
 
 
 @command("preview")

@@ -71,10 +71,15 @@ def _people_columns(project: LoadedProject, names: list[str]) -> set[str]:
         elif isinstance(c, m.InStatic):
             columns.add(c.match_column)
 
-    for name in names:
+    def visit_segment(name: str) -> None:
         segment = project.segments[name]
         columns.update(segment.fields)
         walk(segment.condition, visit)
+        for ref in segment.depends_on:  # a reference reads the referenced segment's columns too
+            visit_segment(ref)
+
+    for name in names:
+        visit_segment(name)
     return columns
 
 

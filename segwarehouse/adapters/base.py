@@ -35,6 +35,11 @@ class Adapter:
     def execute(self, statement: exp.Expression) -> list[tuple]:
         raise NotImplementedError
 
+    def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
+        """Rows of a query, fetched in batches (bounded memory)."""
+        raise NotImplementedError
+        yield
+
     def insert_rows(self, target: exp.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 

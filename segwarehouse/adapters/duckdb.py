@@ -68,6 +68,11 @@ class DuckDBAdapter(Adapter):
         cursor = self.con.execute(self.sql(statement))
         return cursor.fetchall() if cursor.description else []
 
+    def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
+        result = self.con.execute(self.sql(query))
+        while rows := result.fetchmany(batch):
+            yield from rows
+
     def insert_rows(self, target: exp.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return

@@ -133,8 +133,9 @@ class Runner:
 
     # --- the run -----------------------------------------------------------------------------------
     def run(self, selected: list[str], as_of: dt.datetime, fail_fast: bool = False,
-            started: Optional[dt.datetime] = None) -> RunResult:
-        """Evaluate every selected segment, then apply all that succeeded in one transaction."""
+            started: Optional[dt.datetime] = None, apply: bool = True) -> RunResult:
+        """Evaluate every selected segment, then apply all that succeeded in one transaction.
+        With apply=False (`diff`), count what would change and write nothing."""
         started = started or utc_now()
         run_id = new_run_id(started)
         self.reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), segments=len(selected))
@@ -172,11 +173,12 @@ class Runner:
 
         applied = [n for n in selected if results[n].status == "success"]
         try:
-            self._apply(applied, results, run_id, as_of, started)
+            self._apply(applied, results, run_id, as_of, started, write=apply)
         except Exception as e:  # noqa: BLE001 - the transaction rolled back: nothing was applied
             for name in applied:
                 results[name].status, results[name].error = "error", f"applying the run failed: {_engine_message(e)}"
-            self._record(run_id, as_of, started, [results[n] for n in applied])
+            if apply:
+                self._record(run_id, as_of, started, [results[n] for n in applied])
         for name in selected:
             r = results[name]
             self.reporter.event("segment_finished", segment=name, status=r.status, members=r.members,
@@ -213,17 +215,20 @@ class Runner:
         result.seconds = time.perf_counter() - t0
 
     def _apply(self, names: list[str], results: dict[str, SegmentResult], run_id: str, as_of: dt.datetime,
-               started: dt.datetime) -> None:
+               started: dt.datetime, write: bool = True) -> None:
         """One transaction: change log, members, views and run records of every evaluated segment."""
         failed = [results[n] for n in results if results[n].status != "success"]
         if not names:
-            self._record(run_id, as_of, started, failed)
+            if write:
+                self._record(run_id, as_of, started, failed)
             return
         self.adapter.execute(st.create_temp(st.DELTA, st.delta_query(self.schema, names)))
         for name, count in self.adapter.execute(st.member_counts()):
             results[name].members = count
         for name, change, count in self.adapter.execute(st.change_counts()):
             setattr(results[name], change, count)
+        if not write:
+            return
         views = self._missing_views(names)
         with self.adapter.transaction():
             for statement in st.apply_statements(self.schema, run_id, as_of):
