@@ -1,0 +1,1018 @@
+"""Runs and output tables (SPEC section 7, invariants 1-7), the people key check, the per-segment views,
+the CLI's artifacts and JSON log (SPEC section 11), kill safety and concurrency.
+
+Everything here reads the output tables independently of the engine: membership is checked against
+hand-written DuckDB queries (or `preview()`), the change log is replayed in Python, and splits are
+recomputed from the SPEC's md5 formula."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+import duckdb
+import pytest
+
+from segwarehouse import Project
+
+from conftest import PROJECT_YML, write_project
+
+DB = "segwarehouse.duckdb"
+OUT = "segwarehouse"  # output_schema default
+T0 = dt.datetime(2026, 10, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _isolated_profiles(tmp_path, monkeypatch):
+    """No profiles.yml from the environment or ~/.segwarehouse: the embedded DuckDB default applies."""
+    for name in ("SEGWAREHOUSE_PROFILES_DIR", "SEGWAREHOUSE_TARGET_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "_home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+
+
+def cli(project: Path, *args: str, timeout: float = 120, log_json: bool = False) -> subprocess.CompletedProcess:
+    pre = ["--project-dir", str(project)] + (["--log-format", "json"] if log_json else [])
+    return subprocess.run([sys.executable, "-m", "segwarehouse.cli", *pre, *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+def popen_cli(project: Path, *args: str, log_json: bool = False) -> subprocess.Popen:
+    pre = ["--project-dir", str(project)] + (["--log-format", "json"] if log_json else [])
+    return subprocess.Popen([sys.executable, "-m", "segwarehouse.cli", *pre, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+
+
+@contextlib.contextmanager
+def db(project: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The project's DuckDB file, attached under an alias (the file's own catalog name `segwarehouse`
+    would be ambiguous with the output schema `segwarehouse`). Closed on exit so a run can open it."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{project / DB}' AS w")
+        con.execute("USE w")
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def table_exists(con, schema: str, name: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_catalog = 'w' "
+                            "AND table_schema = ? AND table_name = ?", [schema, name]).fetchall())
+
+
+def _fields(text) -> dict:
+    """A member's fields as a dict; a segment without fields may store NULL or {}: both are {}."""
+    if text is None:
+        return {}
+    value = json.loads(text) if isinstance(text, str) else text
+    return value or {}
+
+
+def members(con, segment: str) -> dict:
+    """{person_id: (split, fields)} of segment_members."""
+    rows = con.execute(f"SELECT person_id, split, CAST(fields AS VARCHAR) FROM {OUT}.segment_members "
+                       "WHERE segment = ?", [segment]).fetchall()
+    out = {pid: (split, _fields(f)) for pid, split, f in rows}
+    assert len(out) == len(rows), f"{segment}: duplicate person_id in segment_members"
+    return out
+
+
+def replay(con, segment: str) -> dict:
+    """segment_changes in run_id order: entered adds (split, fields), updated replaces fields, exited removes."""
+    state: dict = {}
+    rows = con.execute(f"SELECT run_id, person_id, change, split, CAST(fields AS VARCHAR) FROM {OUT}.segment_changes "
+                       "WHERE segment = ? ORDER BY run_id", [segment]).fetchall()
+    for run_id, pid, change, split, f in rows:
+        if change == "entered":
+            assert pid not in state, f"{segment}: {pid} entered twice without exiting (run {run_id})"
+            state[pid] = (split, _fields(f))
+        elif change == "updated":
+            assert pid in state, f"{segment}: {pid} updated while not a member (run {run_id})"
+            state[pid] = (state[pid][0], _fields(f))
+        elif change == "exited":
+            assert pid in state, f"{segment}: {pid} exited while not a member (run {run_id})"
+            del state[pid]
+        else:
+            pytest.fail(f"{segment}: unknown change {change!r} in run {run_id}")
+    return state
+
+
+def assert_one_change_per_run_segment_person(con) -> None:
+    dupes = con.execute(f"SELECT run_id, segment, person_id, count(*) FROM {OUT}.segment_changes "
+                        "GROUP BY ALL HAVING count(*) > 1 LIMIT 5").fetchall()
+    assert not dupes, f"more than one change per (run, segment, person): {dupes}"
+
+
+def table_rows(con, name: str) -> list:
+    if not table_exists(con, OUT, name):
+        return []
+    return sorted(con.execute(f"SELECT * FROM {OUT}.{name}").fetchall(), key=repr)
+
+
+def bucket_group(salt: str, key, groups: list[tuple[str, int]]) -> str:
+    """SPEC 6: int(md5_hex(salt + ":" + str(key))[0:8], 16) % 100, groups take buckets in order."""
+    bucket = int(hashlib.md5(f"{salt}:{key}".encode()).hexdigest()[:8], 16) % 100
+    upper = 0
+    for name, percent in groups:
+        upper += percent
+        if bucket < upper:
+            return name
+    raise AssertionError("groups do not sum to 100")
+
+
+def copy_project(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("target"))
+    return dest
+
+
+# --------------------------------------------------------------------------------------------------
+# a small project with hand-written expectations
+# --------------------------------------------------------------------------------------------------
+SMALL_SEGMENTS = {
+    "pro_users.yml": """\
+        name: pro_users
+        where: {attribute: plan, equals: pro}
+        fields: [email, plan]
+        """,
+    "buyers.yml": """\
+        name: buyers
+        where: {event: purchase, within: 30d}
+        fields: [email]
+        splits:
+          groups: {control: 30, variant: 70}
+        """,
+    "big_spenders.yml": """\
+        name: big_spenders
+        where: {event: purchase, sum: {of: properties.amount, gte: 100}}
+        """,
+    "active_pro.yml": """\
+        name: active_pro
+        where:
+          all:
+            - segment: pro_users
+            - event: login
+              within: 7d
+        fields: [first_name]
+        """,
+    "not_de.yml": """\
+        name: not_de
+        where: {attribute: country, not_equals: DE}
+        """,
+    "gmail.yml": """\
+        name: gmail
+        where: {attribute: email, contains: gmail}
+        fields: [email, ltv]
+        """,
+    "quiet.yml": """\
+        name: quiet
+        where: {event: login, within: 14d, performed: false}
+        """,
+}
+SMALL_FIELDS = {"pro_users": ["email", "plan"], "buyers": ["email"], "big_spenders": [], "active_pro": ["first_name"],
+                "not_de": [], "gmail": ["email", "ltv"], "quiet": []}
+SMALL_SPLITS = {"buyers": ("buyers", [("control", 30), ("variant", 70)])}
+SMALL_NAMES = list(SMALL_FIELDS)
+
+
+def _ts(as_of: dt.datetime) -> str:
+    return f"TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'"
+
+
+def expected_sql(segment: str, as_of: dt.datetime) -> str:
+    """An independent DuckDB query of the keys each small segment selects at as_of."""
+    t = _ts(as_of)
+
+    def events(name: str, extra: str = "") -> str:
+        return (f"SELECT 1 FROM main.events e WHERE e.user_id = u.user_id AND e.event_name = '{name}' "
+                f"AND e.occurred_at <= {t} {extra}")
+
+    return {
+        "pro_users": "SELECT user_id FROM main.users u WHERE plan = 'pro'",
+        "buyers": f"SELECT user_id FROM main.users u WHERE EXISTS ({events('purchase', f'AND e.occurred_at > {t} - INTERVAL 30 DAY')})",
+        "big_spenders": f"""SELECT u.user_id FROM main.users u WHERE (
+                SELECT coalesce(sum(TRY_CAST(json_extract_string(e.properties, '$.amount') AS DOUBLE)), 0)
+                FROM main.events e WHERE e.user_id = u.user_id AND e.event_name = 'purchase'
+                AND e.occurred_at <= {t}) >= 100""",
+        "active_pro": f"SELECT user_id FROM main.users u WHERE plan = 'pro' AND EXISTS ({events('login', f'AND e.occurred_at > {t} - INTERVAL 7 DAY')})",
+        "not_de": "SELECT user_id FROM main.users u WHERE country IS DISTINCT FROM 'DE'",
+        "gmail": "SELECT user_id FROM main.users u WHERE email LIKE '%gmail%'",
+        "quiet": f"SELECT user_id FROM main.users u WHERE NOT EXISTS ({events('login', f'AND e.occurred_at > {t} - INTERVAL 14 DAY')})",
+    }[segment]
+
+
+def expected_members(con, segment: str, as_of: dt.datetime) -> dict:
+    """{person_id: (split, fields)} that the segment's definition selects, computed without the engine."""
+    cols = SMALL_FIELDS[segment]
+    select = ", ".join(["user_id"] + [f'"{c}"' for c in cols])
+    rows = con.execute(f"SELECT {select} FROM main.users WHERE user_id IN ({expected_sql(segment, as_of)})").fetchall()
+    out = {}
+    for row in rows:
+        split = None
+        if segment in SMALL_SPLITS:
+            salt, groups = SMALL_SPLITS[segment]
+            split = bucket_group(salt, row[0], groups)
+        out[row[0]] = (split, dict(zip(cols, row[1:])))
+    return out
+
+
+def create_small_tables(project: Path, seed: int = 7, people: int = 150) -> None:
+    """main.users and main.events: a seeded mix, events from 60 days before T0 to 45 days after it
+    (so later runs see people enter and leave), orphan events and unreadable amounts included."""
+    rng = random.Random(seed)
+    users, events = [], []
+    for uid in range(1, people + 1):
+        users.append((uid, f"user{uid}@{rng.choice(['gmail.com', 'yahoo.com', 'example.org'])}",
+                      rng.choice(["Ann", "Bob", "Cy", None]), rng.choice(["free", "pro", "pro", "business", None]),
+                      rng.choice(["US", "DE", "FR", None]), round(rng.uniform(0, 500), 2)))
+    for uid in range(1, people + 6):  # the last five match nobody
+        for _ in range(rng.randint(0, 14)):
+            at = T0 + dt.timedelta(minutes=rng.randint(-60 * 24 * 60, 45 * 24 * 60))
+            name = rng.choice(["purchase", "login", "login", "add_to_cart"])
+            props = None
+            if name == "purchase":
+                amount = rng.choice([round(rng.uniform(5, 90), 2), "n/a"]) if rng.random() < 0.1 else round(rng.uniform(5, 90), 2)
+                props = json.dumps({"amount": amount})
+            events.append((uid, at, name, props))
+    with contextlib.closing(duckdb.connect(str(project / DB))) as con:
+        con.execute("CREATE TABLE main.users (user_id BIGINT, email VARCHAR, first_name VARCHAR, plan VARCHAR, "
+                    "country VARCHAR, ltv DOUBLE)")
+        con.execute("CREATE TABLE main.events (user_id BIGINT, occurred_at TIMESTAMP, event_name VARCHAR, "
+                    "properties JSON)")
+        insert_rows(con, "main.users", users)
+        insert_rows(con, "main.events", events)
+
+
+def insert_rows(con, table: str, rows: list[tuple]) -> None:
+    """Many rows in a few statements (executemany is row by row, and slow, in DuckDB)."""
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        marks = ", ".join("(" + ", ".join("?" * len(chunk[0])) + ")" for _ in chunk)
+        con.execute(f"INSERT INTO {table} VALUES {marks}", [v for row in chunk for v in row])
+
+
+def mutate(project: Path, *statements: str) -> None:
+    with contextlib.closing(duckdb.connect(str(project / DB))) as con:
+        for s in statements:
+            con.execute(s)
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    root = write_project(tmp_path / "proj", SMALL_SEGMENTS)
+    create_small_tables(root)
+    return root
+
+
+def check_after_run(project: Path, result, names=SMALL_NAMES) -> None:
+    """Invariants 1 and 2 after a successful run, and the bookkeeping of the run itself."""
+    assert result.ok, [(r.segment, r.status, r.error) for r in result.results]
+    as_of = result.as_of.replace(tzinfo=None)
+    by_name = {r.segment: r for r in result.results}
+    with db(project) as con:
+        assert_one_change_per_run_segment_person(con)
+        for name in names:
+            got = members(con, name)
+            want = expected_members(con, name, as_of)
+            assert got == want, (f"{name} at {as_of}: members differ from the definition; "
+                                 f"missing {sorted(set(want) - set(got))[:10]}, extra {sorted(set(got) - set(want))[:10]}, "
+                                 f"wrong split/fields {[k for k in set(got) & set(want) if got[k] != want[k]][:10]}")
+            assert replay(con, name) == got, f"{name}: replaying segment_changes does not give segment_members"
+            counts = dict(con.execute(f"SELECT change, count(*) FROM {OUT}.segment_changes WHERE run_id = ? "
+                                      "AND segment = ? GROUP BY change", [result.run_id, name]).fetchall())
+            r = by_name[name]
+            assert (r.entered, r.exited, r.updated, r.members) == (
+                counts.get("entered", 0), counts.get("exited", 0), counts.get("updated", 0), len(got)), name
+            stamps = con.execute(f"SELECT DISTINCT changed_at FROM {OUT}.segment_changes WHERE run_id = ?",
+                                 [result.run_id]).fetchall()
+            assert all(s[0] == as_of for s in stamps), f"changed_at must be the run's as_of {as_of}: {stamps}"
+            runs = con.execute(f"SELECT status, members, entered, exited, updated, as_of FROM {OUT}.segment_runs "
+                               "WHERE run_id = ? AND segment = ?", [result.run_id, name]).fetchall()
+            assert runs == [("success", len(got), r.entered, r.exited, r.updated, as_of)], (name, runs)
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. membership equals the definition
+# --------------------------------------------------------------------------------------------------
+def test_members_equal_the_definition_after_a_run(small):
+    project = Project(small)
+    result = project.run(as_of="2026-10-01T00:00:00Z")
+    assert [r.segment for r in result.results] and {r.segment for r in result.results} == set(SMALL_NAMES)
+    check_after_run(small, result)
+    with db(small) as con:
+        sizes = {n: len(members(con, n)) for n in SMALL_NAMES}
+        # person_id has the people key's type
+        kinds = dict(con.execute("SELECT table_name, data_type FROM information_schema.columns WHERE table_catalog = 'w' "
+                                 f"AND table_schema = '{OUT}' AND column_name = 'person_id'").fetchall())
+    assert all(0 < n < 150 for n in sizes.values()), f"fixture data should make every segment non-trivial: {sizes}"
+    assert kinds.get("segment_members") == "BIGINT" and kinds.get("segment_changes") == "BIGINT", kinds
+    # preview() agrees with what the run wrote
+    for name in SMALL_NAMES:
+        p = project.preview(name, limit=1000, as_of="2026-10-01T00:00:00Z")
+        assert p.count == sizes[name]
+        with db(small) as con:
+            assert {row[0] for row in p.rows} == set(members(con, name)), name
+
+
+def test_members_follow_a_varchar_key_and_split_salt(tmp_path):
+    """A text key: person_id is VARCHAR, the split follows the SPEC's md5 bucket with an explicit salt."""
+    yml = PROJECT_YML.replace("key: user_id\n  identifiers", "key: code\n  identifiers").replace(
+        "key: user_id, timestamp", "key: code, timestamp")
+    root = write_project(tmp_path / "p", {"all.yml": """\
+        name: everyone_split
+        where: {attribute: email, exists: true}
+        fields: [email]
+        splits:
+          salt: winter_2026
+          groups: {control: 10, variant_a: 45, variant_b: 45}
+        """}, project_yml=yml)
+    with contextlib.closing(duckdb.connect(str(root / DB))) as con:
+        con.execute("CREATE TABLE main.users (code VARCHAR, email VARCHAR)")
+        con.execute("INSERT INTO main.users SELECT 'c' || i, CASE WHEN i % 9 = 0 THEN NULL ELSE 'p' || i || '@x.io' END "
+                    "FROM range(300) t(i)")
+        con.execute("CREATE TABLE main.events (code VARCHAR, occurred_at TIMESTAMP, event_name VARCHAR, properties JSON)")
+    result = Project(root).run(as_of="2026-10-01")
+    assert result.ok, result.results
+    with db(root) as con:
+        got = members(con, "everyone_split")
+        ptype = con.execute("SELECT data_type FROM information_schema.columns WHERE table_catalog = 'w' AND "
+                            f"table_schema = '{OUT}' AND table_name = 'segment_members' AND column_name = 'person_id'"
+                            ).fetchone()[0]
+    groups = [("control", 10), ("variant_a", 45), ("variant_b", 45)]
+    want = {f"c{i}": (bucket_group("winter_2026", f"c{i}", groups), {"email": f"p{i}@x.io"})
+            for i in range(300) if i % 9}
+    assert ptype == "VARCHAR"
+    assert got == want
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. replaying the change log reproduces the members, over a sequence of mutating runs
+# --------------------------------------------------------------------------------------------------
+DANA, PAT = 9001, 9002  # Dana is deleted from the people table; Pat's email (a field) changes
+
+
+def test_replaying_changes_reproduces_members_over_mutating_runs(small):
+    project = Project(small)
+    # Dana: pro, gmail, US, buys and logs in every day around T0 -> member of pro_users, buyers, big_spenders,
+    # active_pro, not_de, gmail. Pat: pro, not gmail, no purchases -> pro_users (fields email, plan) only moves.
+    day = [T0 + dt.timedelta(days=d, hours=-3) for d in range(-10, 8)]
+    with contextlib.closing(duckdb.connect(str(small / DB))) as con:
+        con.execute("INSERT INTO main.users VALUES (?, 'dana@gmail.com', 'Dana', 'pro', 'US', 10.5), "
+                    "(?, 'pat@example.org', 'Pat', 'pro', 'FR', 1.0)", [DANA, PAT])
+        insert_rows(con, "main.events", [(DANA, t, "purchase", '{"amount": 60}') for t in day]
+                    + [(DANA, t, "login", None) for t in day] + [(PAT, T0, "login", None)])
+
+    results = []
+
+    def run(as_of: dt.datetime):
+        result = project.run(as_of=as_of)
+        check_after_run(small, result)
+        if results:
+            assert result.run_id > results[-1].run_id, "run_id must sort in run order"
+        results.append(result)
+        return result
+
+    r1 = run(T0)
+    with db(small) as con:
+        dana_in = {n for n in SMALL_NAMES if DANA in members(con, n)}
+    assert dana_in >= {"pro_users", "buyers", "big_spenders", "active_pro", "not_de", "gmail"}, dana_in
+
+    # new person, a plan downgrade (exits pro_users), new purchases
+    mutate(small,
+           "INSERT INTO main.users VALUES (500, 'new@gmail.com', 'Neo', 'pro', 'DE', 99.0)",
+           f"INSERT INTO main.events VALUES (500, {_ts(T0 + dt.timedelta(hours=12))}, 'purchase', '{{\"amount\": 120}}')",
+           "UPDATE main.users SET plan = 'business' WHERE user_id IN (SELECT user_id FROM main.users "
+           f"WHERE plan = 'pro' AND user_id NOT IN ({DANA}, {PAT}) ORDER BY user_id LIMIT 3)")
+    r2 = run(T0 + dt.timedelta(days=1))
+    assert r2.results and sum(r.entered + r.exited for r in r2.results) > 0
+
+    # a fields change: Pat's email -> exactly one 'updated' (pro_users), nothing else for Pat
+    mutate(small, f"UPDATE main.users SET email = 'pat@example.net' WHERE user_id = {PAT}")
+    r3 = run(T0 + dt.timedelta(days=2))
+    # the same as_of, unchanged data: no change at all (invariant 4)
+    r4 = run(T0 + dt.timedelta(days=2))
+    assert all((r.entered, r.exited, r.updated) == (0, 0, 0) for r in r4.results), r4.results
+    with db(small) as con:
+        assert con.execute(f"SELECT count(*) FROM {OUT}.segment_changes WHERE run_id = ?", [r4.run_id]).fetchone()[0] == 0
+        pat = con.execute(f"SELECT run_id, segment, change, CAST(fields AS VARCHAR) FROM {OUT}.segment_changes "
+                          "WHERE person_id = ? AND change = 'updated'", [PAT]).fetchall()
+    assert len(pat) == 1, f"Pat's email change must be recorded as 'updated' exactly once: {pat}"
+    assert pat[0][:3] == (r3.run_id, "pro_users", "updated")
+    assert json.loads(pat[0][3]) == {"email": "pat@example.net", "plan": "pro"}
+
+    # Dana leaves the people table: she exits every segment she was in, in this run, once each
+    mutate(small, f"DELETE FROM main.users WHERE user_id = {DANA}")
+    r5 = run(T0 + dt.timedelta(days=3))
+    with db(small) as con:
+        exits = con.execute(f"SELECT segment FROM {OUT}.segment_changes WHERE run_id = ? AND person_id = ? "
+                            "AND change = 'exited'", [r5.run_id, DANA]).fetchall()
+        still = con.execute(f"SELECT segment FROM {OUT}.segment_members WHERE person_id = ?", [DANA]).fetchall()
+    assert sorted(e[0] for e in exits) == sorted(dana_in), f"Dana must exit every segment once: {exits}"
+    assert still == [], f"a person deleted from the people table is still a member of {still}"
+
+    # Dana comes back; time moves on so that purchase windows close and future events come into range
+    mutate(small, f"INSERT INTO main.users VALUES ({DANA}, 'dana@gmail.com', 'Dana', 'pro', 'US', 10.5)")
+    r6 = run(T0 + dt.timedelta(days=5))
+    with db(small) as con:
+        back = {n for n in SMALL_NAMES if DANA in members(con, n)}
+    assert "pro_users" in back and "gmail" in back
+    r7 = run(T0 + dt.timedelta(days=40))
+    assert sum(r.exited for r in r7.results) > 0 and sum(r.entered for r in r7.results) > 0
+    assert len(results) >= 5
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. same as_of, unchanged data: no change (realistic demo data, fields of every type, splits)
+# --------------------------------------------------------------------------------------------------
+DEMO_YML = """\
+name: killdemo
+people:
+  table: main.users
+  key: user_id
+  identifiers: {email: email, phone: phone}
+streams:
+  event:     {table: main.events,           key: user_id, timestamp: occurred_at,  name: event_name, properties: properties}
+  page_view: {table: main.page_views,       key: user_id, timestamp: viewed_at,    name: url}
+  activity:  {table: main.message_activity, key: user_id, timestamp: occurred_at,  name: activity, properties: properties}
+  device:    {table: main.devices,          key: user_id, timestamp: last_seen_at, name: platform}
+"""
+DEMO_KINDS = [
+    lambda i: f"where: {{event: purchase, within: {7 + i}d}}\nfields: [email, plan]",
+    lambda i: f"where: {{page_view: '*/winter/*', within: {10 + i}d, count: {{gte: 2}}}}\nfields: [email, city]",
+    lambda i: (f"where:\n  all:\n    - {{activity: email_opened, within: {5 + i}d}}\n"
+               f"    - {{activity: email_clicked, within: {20 + i}d}}\nfields: [email, first_name, lifetime_value]"),
+    lambda i: (f"where: {{event: purchase, within: {30 + i}d, sum: {{of: properties.amount, gte: {50 + i * 3}}}}}\n"
+               "fields: [plan, lifetime_value]\nsplits: {groups: {control: 20, variant: 80}}"),
+    lambda i: (f"where:\n  all:\n    - {{event: add_to_cart, within: {3 + i}d}}\n"
+               "    - {event: purchase, within: 30d, performed: false}\nfields: [email, signup_at]"),
+    lambda i: f"where: {{attribute: last_login_at, within: {2 + i}d}}\nfields: [email, last_login_at, marketing_opt_in]",
+    lambda i: (f"where:\n  any:\n    - {{device: ios, within: {i + 1}d}}\n    - {{activity: push_opened, within: {i + 2}d}}\n"
+               f"fields: [phone, country]\nsplits: {{salt: s{i}, groups: {{a: 50, b: 50}}}}"),
+    lambda i: (f"where:\n  all:\n    - {{segment: seg_{i - 7:02d}}}\n    - {{attribute: plan, in: [pro, business]}}\n"
+               "fields: [email, plan]"),
+    lambda i: f"where: {{event: login, within: {i + 1}d, count: {{gte: {1 + i % 4}}}}}",
+    lambda i: f"where:\n  not: {{event: app_open, within: {i + 10}d}}\nfields: [email]",
+]
+DEMO_NAMES = [f"seg_{i:02d}" for i in range(30)]
+DEMO_SEGMENTS = {f"{n}.yml": f"name: {n}\n{DEMO_KINDS[i % len(DEMO_KINDS)](i)}\n" for i, n in enumerate(DEMO_NAMES)}
+DEMO_T1, DEMO_T2 = "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory) -> Path:
+    """30 segments over the 20k-people demo data set, run once at 2026-10-01 (the 'old' state)."""
+    root = write_project(tmp_path_factory.mktemp("demo") / "proj", DEMO_SEGMENTS, project_yml=DEMO_YML)
+    env_home = tmp_path_factory.mktemp("home")
+    old = {k: os.environ.pop(k, None) for k in ("SEGWAREHOUSE_PROFILES_DIR", "SEGWAREHOUSE_TARGET_PATH")}
+    old_home, os.environ["HOME"] = os.environ.get("HOME"), str(env_home)
+    try:
+        done = cli(root, "demo", "--people", "20000", "--anchor", "2026-11-01")
+        assert done.returncode == 0, done.stderr
+        done = cli(root, "run", "--as-of", DEMO_T1)
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        os.environ.update({k: v for k, v in old.items() if v is not None})
+        if old_home is not None:
+            os.environ["HOME"] = old_home
+    shutil.rmtree(root / "target", ignore_errors=True)
+    return root
+
+
+def all_members(con) -> dict:
+    """{segment: {person_id: (split, fields as JSON text)}} of every segment, in one query."""
+    out: dict = {n: {} for n in DEMO_NAMES}
+    for seg, pid, split, f in con.execute(f"SELECT segment, person_id, split, CAST(fields AS VARCHAR) "
+                                          f"FROM {OUT}.segment_members").fetchall():
+        assert pid not in out.setdefault(seg, {}), f"{seg}: {pid} listed twice in segment_members"
+        out[seg][pid] = (split, f)
+    return out
+
+
+def all_replayed(con) -> dict:
+    """The change log replayed per segment in run_id order (fields kept as JSON text)."""
+    out: dict = {n: {} for n in DEMO_NAMES}
+    rows = con.execute(f"SELECT segment, run_id, person_id, change, split, CAST(fields AS VARCHAR) "
+                       f"FROM {OUT}.segment_changes ORDER BY segment, run_id").fetchall()
+    for seg, run_id, pid, change, split, f in rows:
+        state = out.setdefault(seg, {})
+        if change == "entered":
+            assert pid not in state, f"{seg}: {pid} entered twice without exiting (run {run_id})"
+            state[pid] = (split, f)
+        elif change == "updated":
+            assert pid in state, f"{seg}: {pid} updated while not a member (run {run_id})"
+            state[pid] = (state[pid][0], f)
+        elif change == "exited":
+            assert pid in state, f"{seg}: {pid} exited while not a member (run {run_id})"
+            del state[pid]
+        else:
+            pytest.fail(f"{seg}: unknown change {change!r} in run {run_id}")
+    return out
+
+
+def demo_state(project: Path) -> dict:
+    with db(project) as con:
+        return all_members(con)
+
+
+def test_same_as_of_unchanged_data_records_no_change(demo_template, tmp_path):
+    work = copy_project(demo_template, tmp_path / "work")
+    with db(work) as con:
+        before_changes = con.execute(f"SELECT count(*) FROM {OUT}.segment_changes").fetchone()[0]
+        before = sorted(con.execute(f"SELECT segment, person_id, entered_at, split, CAST(fields AS VARCHAR) "
+                                    f"FROM {OUT}.segment_members").fetchall())
+    assert before_changes > 0 and len(before) > 10_000
+    for as_of in (DEMO_T1, "2026-10-01"):  # the same instant, spelled twice
+        result = Project(work).run(as_of=as_of)
+        assert result.ok, [(r.segment, r.error) for r in result.results if r.status != "success"]
+        moved = [(r.segment, r.entered, r.exited, r.updated) for r in result.results if r.entered or r.exited or r.updated]
+        assert not moved, f"a rerun at the same as_of on unchanged data reported changes: {moved}"
+        with db(work) as con:
+            assert con.execute(f"SELECT count(*) FROM {OUT}.segment_changes").fetchone()[0] == before_changes
+            after = sorted(con.execute(f"SELECT segment, person_id, entered_at, split, CAST(fields AS VARCHAR) "
+                                       f"FROM {OUT}.segment_members").fetchall())
+        assert after == before
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. a run earlier than the last successful as_of is refused for that segment
+# --------------------------------------------------------------------------------------------------
+def test_earlier_as_of_is_refused_per_segment_and_changes_nothing(small):
+    first = Project(small).run(as_of="2026-10-10T00:00:00Z")
+    check_after_run(small, first)
+    mutate(small, "UPDATE main.users SET plan = 'pro'", "DELETE FROM main.users WHERE user_id % 4 = 0")
+    with db(small) as con:
+        tables = {t: table_rows(con, t) for t in ("segment_members", "segment_changes")}
+    # a segment never run before is not refused: the check is per segment
+    (small / "segments" / "newcomer.yml").write_text("name: newcomer\nwhere: {attribute: plan, equals: pro}\n")
+    result = Project(small).run(as_of="2026-10-09T23:00:00Z")
+    by = {r.segment: r for r in result.results}
+    assert not result.ok
+    assert by["newcomer"].status == "success" and by["newcomer"].members > 0
+    for name in SMALL_NAMES:
+        r = by[name]
+        assert (r.entered, r.exited, r.updated) == (0, 0, 0)
+        if name == "active_pro" and r.status == "skipped":  # it references pro_users, refused in this run
+            assert "pro_users" in r.error
+            continue
+        assert r.status == "error", (name, r.status)
+        assert "earlier" in r.error and "2026-10-10" in r.error and "2026-10-09" in r.error, r.error
+    with db(small) as con:
+        assert {t: [row for row in table_rows(con, t) if row[0] != "newcomer" and row[1] != "newcomer"]
+                for t in tables} == tables, "a refused run changed members or changes"
+    # the CLI: exit code 1, a clear message naming the segment
+    done = cli(small, "run", "-s", "pro_users", "--as-of", "2026-10-01")
+    assert done.returncode == 1, done.stdout + done.stderr
+    text = done.stdout + done.stderr
+    assert "pro_users" in text and "earlier" in text, text
+    with db(small) as con:
+        assert [r for r in table_rows(con, "segment_members") if r[0] != "newcomer"] == tables["segment_members"]
+    # the same as_of again is allowed, and so is a later one
+    again = Project(small).run(select=["pro_users"], as_of="2026-10-10T00:00:00Z")
+    assert again.ok and again.results[0].entered > 0
+    later = Project(small).run(as_of="2026-10-11T00:00:00Z")
+    check_after_run(small, later)
+
+
+def test_a_failed_run_does_not_move_the_as_of_floor(small):
+    """Only a *successful* run's as_of counts: a failure at a later as_of does not lock out earlier ones."""
+    Project(small).run(select=["gmail"], as_of="2026-10-01")
+    (small / "segments" / "gmail.yml").write_text('name: gmail\nwhere: {sql: "no_such_column > 1"}\n')
+    failed = Project(small).run(select=["gmail"], as_of="2026-10-20")
+    assert failed.results[0].status == "error"
+    (small / "segments" / "gmail.yml").write_text(
+        "name: gmail\nwhere: {attribute: email, contains: gmail}\nfields: [email, ltv]\n")
+    ok = Project(small).run(select=["gmail"], as_of="2026-10-05")
+    assert ok.ok, ok.results
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. kill safety
+# --------------------------------------------------------------------------------------------------
+def _delta(old: dict, new: dict) -> dict:
+    return {"entered": len(new.keys() - old.keys()), "exited": len(old.keys() - new.keys()),
+            "updated": sum(1 for k in old.keys() & new.keys() if old[k][1] != new[k][1])}
+
+
+def _check_killed_state(work: Path, old: dict, new: dict, as_of: dt.datetime) -> dict:
+    """Every segment is either exactly its old state or exactly its new one, and its change log agrees."""
+    where = {}
+    with db(work) as con:
+        assert_one_change_per_run_segment_person(con)
+        current, replayed = all_members(con), all_replayed(con)
+        counts: dict = {}
+        for seg, change, n in con.execute(f"SELECT segment, change, count(*) FROM {OUT}.segment_changes "
+                                          "WHERE changed_at = ? GROUP BY ALL", [as_of]).fetchall():
+            counts.setdefault(seg, {})[change] = n
+        succeeded = {r[0] for r in con.execute(f"SELECT DISTINCT segment FROM {OUT}.segment_runs WHERE as_of = ? "
+                                               "AND status = 'success'", [as_of]).fetchall()}
+    for name in DEMO_NAMES:
+        got = current[name]
+        if got == new[name]:
+            where[name] = "new"
+        else:
+            assert got == old[name], (f"{name}: half-applied after SIGKILL ({len(got)} members; old "
+                                      f"{len(old[name])}, new {len(new[name])})")
+            where[name] = "old"
+        assert replayed[name] == got, f"{name}: change log and members disagree after SIGKILL"
+        seen = {k: counts.get(name, {}).get(k, 0) for k in ("entered", "exited", "updated")}
+        want = _delta(old[name], new[name]) if where[name] == "new" else {"entered": 0, "exited": 0, "updated": 0}
+        assert seen == want, f"{name} ({where[name]} state): changes at {as_of} {seen}, expected {want}"
+        if name in succeeded:
+            assert where[name] == "new", f"{name}: segment_runs says success but members are the old state"
+    return where
+
+
+def test_sigkill_at_random_points_leaves_every_segment_old_or_new(demo_template, tmp_path):
+    started = time.monotonic()
+    work = copy_project(demo_template, tmp_path / "work")
+    # between the runs: fields change (updated), people leave (exited), time moves a month (entered/exited)
+    mutate(work, "UPDATE main.users SET plan = CASE plan WHEN 'pro' THEN 'business' ELSE 'pro' END WHERE user_id % 37 = 0",
+           "UPDATE main.users SET email = upper(email) WHERE user_id % 53 = 0",
+           "DELETE FROM main.users WHERE user_id % 101 = 0")
+    old = demo_state(work)
+    ref = copy_project(work, tmp_path / "ref")
+    complete = Project(ref).run(as_of=DEMO_T2)
+    assert complete.ok, [(r.segment, r.error) for r in complete.results if r.status != "success"]
+    new = demo_state(ref)
+    assert sum(old[n] != new[n] for n in DEMO_NAMES) >= 25, "the run must move most segments"
+    assert sum(_delta(old[n], new[n])["updated"] for n in DEMO_NAMES) > 0
+    as_of = dt.datetime(2026, 11, 1)
+
+    # Kill points, seeded: one by the clock (start-up / evaluation), the others a few milliseconds after
+    # the k-th segment_finished event of the JSON log, so they land inside later segments' updates.
+    rng = random.Random(20261101)
+    plan = [("clock", rng.uniform(0.3, 1.5))] + [("segment", k) for k in sorted(rng.sample(range(1, 29), 4))]
+    seen = []
+    for kind, value in plan:
+        proc = popen_cli(work, "run", "--as-of", DEMO_T2, log_json=True)
+        if kind == "clock":
+            time.sleep(value)
+        else:
+            finished, deadline = 0, time.monotonic() + 60
+            while finished < value and time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                finished += '"segment_finished"' in line
+            time.sleep(rng.uniform(0.0, 0.08))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        states = _check_killed_state(work, old, new, as_of)
+        seen.append((kind, round(value, 2) if kind == "clock" else value, proc.returncode,
+                     sum(v == "new" for v in states.values())))
+    print("kills (how, when, returncode, segments in the new state):", seen)
+    assert sum(code == -signal.SIGKILL for *_, code, _ in seen) >= 4, f"the kills did not land during runs: {seen}"
+    assert any(0 < n_new < 30 for *_, n_new in seen), f"no kill left a run half-way through its segments: {seen}"
+
+    done = cli(work, "run", "--as-of", DEMO_T2)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _check_killed_state(work, old, new, as_of) == {n: "new" for n in DEMO_NAMES}
+    # invariant 1 after the final run: the members are what preview() selects at as_of
+    project = Project(work)
+    final = demo_state(work)
+    for name in DEMO_NAMES:
+        p = project.preview(name, limit=10**6, as_of=DEMO_T2)
+        assert p.count == len(final[name]), name
+        assert {row[0]: (row[1], _fields(row[2])) for row in p.rows} == {
+            k: (split, _fields(f)) for k, (split, f) in final[name].items()}, name
+    elapsed = time.monotonic() - started
+    assert elapsed < 60, f"kill test took {elapsed:.0f}s; kills (delay, returncode, segments new): {seen}"
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. concurrency
+# --------------------------------------------------------------------------------------------------
+HOLD = ("import duckdb, sys, time\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "con.close()\n")
+
+
+def test_second_run_fails_at_once_while_the_database_is_held_and_waits_with_wait(small):
+    Project(small).run(as_of="2026-10-01")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(small / DB), "6"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        t0 = time.monotonic()
+        done = cli(small, "run", "--as-of", "2026-10-02", timeout=30)
+        elapsed = time.monotonic() - t0
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "--wait" in done.stdout + done.stderr, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert elapsed < 5, f"the second run must fail at once, took {elapsed:.1f}s"
+        assert holder.poll() is None
+        # JSON log: the failure is one JSON object per line too
+        done = cli(small, "run", "--as-of", "2026-10-02", log_json=True, timeout=30)
+        assert done.returncode == 1
+        lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        assert any("--wait" in json.dumps(x) for x in lines), done.stdout
+
+        waiting = popen_cli(small, "run", "--as-of", "2026-10-02", "--wait")
+        time.sleep(2.0)
+        assert waiting.poll() is None, "with --wait the run must wait for the lock, not fail"
+        assert holder.poll() is None
+        out, err = waiting.communicate(timeout=60)
+        assert holder.poll() is not None, "the waiting run finished while the other process still held the file"
+        assert waiting.returncode == 0, out + err
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+    with db(small) as con:
+        for name in SMALL_NAMES:
+            assert members(con, name) == expected_members(con, name, dt.datetime(2026, 10, 2))
+            assert replay(con, name) == members(con, name)
+
+
+def _read_until(proc: subprocess.Popen, event: str, timeout: float = 30) -> list[dict]:
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        record = json.loads(line)
+        seen.append(record)
+        if record.get("event") == event:
+            return seen
+    pytest.fail(f"no {event} event from the run: {seen}")
+
+
+def test_two_real_runs_never_interleave(demo_template, tmp_path):
+    work = copy_project(demo_template, tmp_path / "work")
+    first = popen_cli(work, "run", "--as-of", DEMO_T2, log_json=True)
+    try:
+        _read_until(first, "run_started")
+        t0 = time.monotonic()
+        second = cli(work, "run", "--as-of", "2026-11-02", timeout=30)
+        elapsed = time.monotonic() - t0
+        first_still_running = first.poll() is None
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "--wait" in second.stdout + second.stderr
+        assert elapsed < 5, f"the second run must fail at once, took {elapsed:.1f}s"
+        assert first_still_running, "the first run ended before the second one tried; make the project slower"
+        third = popen_cli(work, "run", "--as-of", "2026-11-02", "--wait", log_json=True)
+        out3, err3 = third.communicate(timeout=120)
+        out1, err1 = first.communicate(timeout=120)
+    finally:
+        for p in (first,):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert first.returncode == 0, out1 + err1
+    assert third.returncode == 0, out3 + err3
+    run_ids = [json.loads(line).get("run_id") for line in out3.splitlines() if '"run_started"' in line]
+    with db(work) as con:
+        spans = con.execute(f"SELECT run_id, min(started_at), max(finished_at), count(*), "
+                            f"count(*) FILTER (status = 'success') FROM {OUT}.segment_runs "
+                            "WHERE as_of > TIMESTAMP '2026-10-01' GROUP BY run_id ORDER BY run_id").fetchall()
+        assert len(spans) == 2, spans
+        (run_a, _, end_a, n_a, ok_a), (run_b, start_b, _, n_b, ok_b) = spans
+        assert run_ids == [run_b]
+        assert n_a == ok_a == 30 and n_b == ok_b == 30
+        assert start_b >= end_a, f"the waiting run started {start_b} before the first finished {end_a}"
+        for name in DEMO_NAMES:
+            assert replay(con, name) == members(con, name), name
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. a failing segment does not stop the others; --fail-fast; references to it are skipped
+# --------------------------------------------------------------------------------------------------
+FAILING = {
+    "a_broken.yml": 'name: a_broken\nwhere: {sql: "no_such_column > 1"}\n',
+    "b_pro.yml": "name: pro_users\nwhere: {attribute: plan, equals: pro}\nfields: [email, plan]\n",
+    "c_refs.yml": "name: refs_broken\nwhere:\n  all:\n    - segment: a_broken\n    - {attribute: plan, equals: pro}\n",
+    "d_gmail.yml": "name: gmail\nwhere: {attribute: email, contains: gmail}\nfields: [email, ltv]\n",
+}
+
+
+def _nothing_written_for(con, names) -> None:
+    for name in names:
+        assert members(con, name) == {}, f"{name} failed or was skipped but has members"
+        assert con.execute(f"SELECT count(*) FROM {OUT}.segment_changes WHERE segment = ?", [name]).fetchone()[0] == 0
+
+
+def test_a_failing_segment_does_not_stop_the_others(tmp_path):
+    root = write_project(tmp_path / "proj", FAILING)
+    create_small_tables(root)
+    result = Project(root).run(as_of="2026-10-01")
+    by = {r.segment: r for r in result.results}
+    assert not result.ok
+    assert by["a_broken"].status == "error" and "no_such_column" in by["a_broken"].error
+    assert by["pro_users"].status == "success" and by["gmail"].status == "success"
+    assert by["refs_broken"].status == "skipped", by["refs_broken"]
+    assert "a_broken" in (by["refs_broken"].error or ""), by["refs_broken"].error
+    with db(root) as con:
+        for name in ("pro_users", "gmail"):
+            assert members(con, name) == expected_members(con, name, T0)
+            assert replay(con, name) == members(con, name)
+        _nothing_written_for(con, ["a_broken", "refs_broken"])
+        runs = con.execute(f"SELECT status, error FROM {OUT}.segment_runs WHERE segment = 'a_broken'").fetchall()
+    assert len(runs) == 1 and runs[0][0] == "error" and "no_such_column" in runs[0][1], runs
+
+    done = cli(root, "run", "--as-of", "2026-10-02")
+    assert done.returncode == 1
+    text = done.stdout + done.stderr
+    assert "a_broken" in text and "no_such_column" in text and "Traceback" not in text
+    # referencing the failing segment without selecting it: still not successful
+    alone = Project(root).run(select=["refs_broken"], as_of="2026-10-03")
+    assert alone.results[0].status != "success"
+
+
+def test_fail_fast_skips_the_rest(tmp_path):
+    root = write_project(tmp_path / "proj", FAILING)
+    create_small_tables(root)
+    result = Project(root).run(as_of="2026-10-01", fail_fast=True)
+    statuses = [(r.segment, r.status) for r in result.results]
+    assert {s for s, _ in statuses} == {"a_broken", "pro_users", "refs_broken", "gmail"}, statuses
+    at = [s for s, _ in statuses].index("a_broken")
+    assert statuses[at][1] == "error"
+    assert all(st == "success" for _, st in statuses[:at]), statuses
+    assert statuses[at + 1:] and all(st == "skipped" for _, st in statuses[at + 1:]), statuses
+    with db(root) as con:
+        _nothing_written_for(con, [s for s, st in statuses if st != "success"])
+    done = cli(root, "run", "--as-of", "2026-10-01", "--fail-fast")
+    assert done.returncode == 1, done.stdout + done.stderr
+
+
+def test_a_segment_that_starts_failing_keeps_its_members_and_changes(small):
+    """Invariant 3, failure path: the failing segment's members and change log stay exactly as they were."""
+    first = Project(small).run(as_of="2026-10-01")
+    check_after_run(small, first)
+    with db(small) as con:
+        before = (table_rows(con, "segment_members"), table_rows(con, "segment_changes"))
+    mutate(small, "UPDATE main.users SET email = 'x' || email, plan = 'pro'")
+    (small / "segments" / "gmail.yml").write_text(
+        'name: gmail\nwhere: {all: [{attribute: email, contains: gmail}, {sql: "no_such_column > 1"}]}\nfields: [email, ltv]\n')
+    result = Project(small).run(as_of="2026-10-02")
+    by = {r.segment: r for r in result.results}
+    assert by["gmail"].status == "error"
+    assert all(r.status == "success" for n, r in by.items() if n != "gmail"), result.results
+    with db(small) as con:
+        members_now = [r for r in table_rows(con, "segment_members") if r[0] == "gmail"]
+        changes_now = [r for r in table_rows(con, "segment_changes") if r[1] == "gmail"]
+    assert members_now == [r for r in before[0] if r[0] == "gmail"]
+    assert changes_now == [r for r in before[1] if r[1] == "gmail"]
+
+
+# --------------------------------------------------------------------------------------------------
+# 8. the people key check
+# --------------------------------------------------------------------------------------------------
+def test_duplicate_or_null_people_keys_fail_the_run_and_write_nothing(small):
+    first = Project(small).run(as_of="2026-10-01")
+    check_after_run(small, first)
+    with db(small) as con:
+        before = {t: table_rows(con, t) for t in ("segment_members", "segment_changes", "segment_runs")}
+    mutate(small,
+           "INSERT INTO main.users VALUES (101, 'dup1@gmail.com', 'D', 'pro', 'US', 1), "
+           "(202, 'dup2@gmail.com', 'D', 'pro', 'US', 1), (202, 'dup3@gmail.com', 'D', 'pro', 'US', 1), "
+           "(NULL, 'n1@gmail.com', 'N', 'pro', 'US', 1), (NULL, 'n2@gmail.com', 'N', 'pro', 'US', 1), "
+           "(NULL, 'n3@gmail.com', 'N', 'pro', 'US', 1), (NULL, 'n4@gmail.com', 'N', 'pro', 'US', 1), "
+           "(NULL, 'n5@gmail.com', 'N', 'pro', 'US', 1)")
+    done = cli(small, "run", "--as-of", "2026-10-02")
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    assert "Traceback" not in text
+    assert "user_id" in text and "NULL" in text and "5" in text, text          # how many NULL keys
+    assert "101" in text and "202" in text and "dupl" in text.lower(), text    # examples of duplicates
+    # the Python API: an error, not a partial run
+    try:
+        result = Project(small).run(as_of="2026-10-02")
+    except Exception as e:  # noqa: BLE001 - the exception type is the engine's choice
+        assert "101" in str(e) and "NULL" in str(e)
+    else:
+        assert not result.ok and all(r.status != "success" for r in result.results)
+    with db(small) as con:
+        after = {t: table_rows(con, t) for t in before}
+    assert after["segment_members"] == before["segment_members"]
+    assert after["segment_changes"] == before["segment_changes"]
+    assert after["segment_runs"] == before["segment_runs"], "the key check failure wrote segment_runs rows"
+
+
+def test_key_check_on_a_fresh_database_writes_no_rows(small):
+    mutate(small, "INSERT INTO main.users SELECT * FROM main.users WHERE user_id <= 3")
+    done = cli(small, "run", "--as-of", "2026-10-02")
+    assert done.returncode == 1
+    assert "3 duplicated" in done.stdout + done.stderr or "3 dupl" in (done.stdout + done.stderr).lower(), done.stderr
+    with db(small) as con:
+        for t in ("segment_members", "segment_changes", "segment_runs"):
+            assert table_rows(con, t) == [], t
+
+
+# --------------------------------------------------------------------------------------------------
+# 9. the per-segment view
+# --------------------------------------------------------------------------------------------------
+def _check_view(con, name: str) -> None:
+    people_cols = [r[0] for r in con.execute("DESCRIBE main.users").fetchall()]
+    cursor = con.execute(f'SELECT * FROM {OUT}."{name}"')
+    cols = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    assert set(people_cols) <= set(cols), f"view {name} lacks people columns: {set(people_cols) - set(cols)}"
+    got = {}
+    for row in rows:
+        record = dict(zip(cols, row))
+        got[record["user_id"]] = tuple(record[c] for c in people_cols)
+    assert len(got) == len(rows), f"view {name} repeats people"
+    users = {r[0]: r for r in con.execute(f"SELECT {', '.join(people_cols)} FROM main.users").fetchall()}
+    assert set(got) == set(members(con, name)), f"view {name} does not list exactly the members"
+    assert got == {k: users[k] for k in got}, f"view {name}: people columns differ from main.users"
+
+
+def test_segment_view_lists_exactly_the_members_with_people_columns(small):
+    (small / "segments" / "nobody.yml").write_text("name: nobody\nwhere: {attribute: plan, equals: platinum}\n")
+    Project(small).run(as_of="2026-10-01")
+    mutate(small, "DELETE FROM main.users WHERE user_id % 5 = 0", "UPDATE main.users SET first_name = 'Zed' "
+           "WHERE user_id % 3 = 0")
+    Project(small).run(as_of="2026-10-03")
+    with db(small) as con:
+        for name in SMALL_NAMES + ["nobody"]:
+            _check_view(con, name)
+        assert con.execute(f"SELECT count(*) FROM {OUT}.nobody").fetchone()[0] == 0
+
+
+def test_segment_view_is_readable_when_the_database_file_is_opened_directly(small):
+    """A BI tool opens segwarehouse.duckdb itself (catalog `segwarehouse`); the view must still work
+    through its fully qualified name."""
+    Project(small).run(as_of="2026-10-01")
+    with contextlib.closing(duckdb.connect(str(small / DB), read_only=True)) as con:
+        catalog = con.execute("SELECT current_database()").fetchone()[0]
+        count = con.execute(f'SELECT count(*) FROM "{catalog}"."{OUT}"."pro_users"').fetchone()[0]
+        want = con.execute(f'SELECT count(*) FROM "{catalog}"."{OUT}"."segment_members" '
+                           "WHERE segment = 'pro_users'").fetchone()[0]
+    assert count == want > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# 10. artifacts and JSON log lines
+# --------------------------------------------------------------------------------------------------
+def _counts(entry: dict) -> dict:
+    source = entry.get("counts") if isinstance(entry.get("counts"), dict) else entry
+    return {k: source.get(k) for k in ("members", "entered", "exited", "updated")}
+
+
+def _segment_of(entry: dict) -> str:
+    return entry.get("segment") or str(entry.get("unique_id", "")).rsplit(".", 1)[-1]
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_run_writes_run_results_and_manifest_and_json_log_lines(tmp_path):
+    root = write_project(tmp_path / "proj", FAILING)
+    create_small_tables(root)
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    done = cli(root, "run", "--as-of", "2026-10-01", log_json=True)
+    assert done.returncode == 1
+    records = []
+    for line in done.stdout.splitlines():
+        if line.strip():
+            record = json.loads(line)  # every stdout line is one JSON object
+            assert isinstance(record, dict), line
+            records.append(record)
+    assert records and "Traceback" not in done.stderr
+    finished = {r.get("segment"): r for r in records if r.get("event") == "segment_finished"}
+    assert set(finished) >= {"a_broken", "pro_users", "gmail", "refs_broken"}, records
+
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    for doc in (results, manifest):
+        meta = doc["metadata"]
+        assert meta["invocation_id"] and _parse_time(meta["generated_at"]) >= before
+    assert results["metadata"]["invocation_id"] == manifest["metadata"]["invocation_id"]
+    entries = {_segment_of(e): e for e in results["results"]}
+    assert set(entries) == {"a_broken", "pro_users", "gmail", "refs_broken"}, entries
+    assert entries["a_broken"]["status"] == "error"
+    assert entries["refs_broken"]["status"] == "skipped"
+    with db(root) as con:
+        for name in ("pro_users", "gmail"):
+            assert entries[name]["status"] == "success"
+            m, e, x, u = con.execute(f"SELECT members, entered, exited, updated FROM {OUT}.segment_runs "
+                                     "WHERE segment = ?", [name]).fetchone()
+            assert _counts(entries[name]) == {"members": m, "entered": e, "exited": x, "updated": u}
+            assert m == len(members(con, name)) > 0
+    nodes = manifest.get("segments") or manifest.get("nodes")
+    names = {n["name"] for n in (nodes.values() if isinstance(nodes, dict) else nodes)}
+    assert names >= {"a_broken", "pro_users", "gmail", "refs_broken"}
+
+    again = cli(root, "run", "-s", "pro_users", "--as-of", "2026-10-02")
+    assert again.returncode == 0, again.stdout + again.stderr
+    second = json.loads((root / "target" / "run_results.json").read_text())
+    assert second["metadata"]["invocation_id"] != results["metadata"]["invocation_id"]
+    assert [_segment_of(e) for e in second["results"]] == ["pro_users"]
+    assert second["results"][0]["status"] == "success"
