@@ -76,7 +76,7 @@ people AS (
     SELECT
         d.*,
         CASE
-            WHEN u_kind < 0.03 THEN 'dormant'         -- signed up, never came back
+            WHEN u_kind < 0.02 THEN 'dormant'         -- signed up, never came back
             WHEN u_kind < 0.23 THEN 'lapsed'          -- activity fades out
             WHEN u_kind < 0.27 THEN 'heavy_buyer'
             WHEN u_kind < 0.33 THEN 'abandoned_cart'  -- carts last week, no purchase
@@ -197,7 +197,8 @@ SELECT
     CASE WHEN has_phone THEN
         phone_prefix
         || CASE WHEN phone_prefix = '+1' THEN
-               ['212', '310', '415', '512', '206', '312', '416', '604'][1 + (hash($seed::BIGINT, user_id, 'area') % 8)::INT]
+               CASE WHEN country = 'CA' THEN ['416', '604', '514'][1 + (hash($seed::BIGINT, user_id, 'area') % 3)::INT]
+                    ELSE ['212', '310', '415', '512', '206', '312'][1 + (hash($seed::BIGINT, user_id, 'area') % 6)::INT] END
                || lpad((hash($seed::BIGINT, user_id, 'number') % 10000000)::VARCHAR, 7, '0')
            ELSE lpad((hash($seed::BIGINT, user_id, 'number') % (10 ** phone_digits)::UBIGINT)::VARCHAR, phone_digits, '0')
            END
@@ -413,7 +414,8 @@ reactions AS (
         p_open * CASE WHEN ago < end_ago THEN 0.2 ELSE 1.0 END
                * CASE WHEN medium = 'push' THEN 0.6 ELSE 1.0 END AS p_open_now,
         medium <> 'sms' AND u_open < p_open_now AS opened,
-        CASE WHEN medium = 'sms' THEN u_click < 0.08 ELSE opened AND u_click < p_click END AS clicked,
+        CASE medium WHEN 'sms' THEN u_click < 0.08 WHEN 'email' THEN opened AND u_click < p_click
+                    ELSE false END AS clicked,  -- push has no click activity
         -- open within hours (Exp, mean 3h), click minutes later; sms clicks come like opens
         ago - (1 + 3 * 3600 * -ln(1 - u_delay))::BIGINT AS open_ago,
         CASE WHEN medium = 'sms' THEN open_ago
@@ -512,8 +514,8 @@ def generate_demo(
     """Create (replace) the demo tables in `schema` of the DuckDB connection `con`; returns {table_name: row_count}."""
     if isinstance(people, bool) or not isinstance(people, int) or people < 0:
         raise ValueError(f"people must be a non-negative integer, got {people!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**63:
+        raise ValueError(f"seed must be a 64-bit integer, got {seed!r}")
     if not isinstance(anchor, datetime.datetime):
         raise TypeError(f"anchor must be a datetime.datetime, got {type(anchor).__name__}")
     if anchor.tzinfo is not None:  # the data set is naive UTC

@@ -30,6 +30,16 @@ def kind_of(value: Any) -> str:
     return TEXT
 
 
+def cast(expression: exp.Expression, to: str) -> exp.Expression:
+    """CAST without sqlglot's builder, which parses the type name on every call."""
+    return exp.Cast(this=expression, to=data_type(to))
+
+
+def named(expression: exp.Expression, name: str) -> exp.Alias:
+    """`expression AS "name"` without copying the expression (Expression.as_ copies it)."""
+    return exp.Alias(this=expression, alias=exp.to_identifier(name, quoted=True))
+
+
 def timestamp(value: dt.datetime) -> exp.Expression:
     text = value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
     return exp.Cast(this=exp.Literal.string(text), to=data_type(TIMESTAMP))

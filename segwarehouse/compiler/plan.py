@@ -8,6 +8,7 @@ no lower bound (all history) get a scan of their own, so they never widen the re
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -16,7 +17,7 @@ from sqlglot import exp
 from ..spec import model as m
 from . import patterns
 from .conditions import ConditionCompiler, Feature, compare, read_path
-from .literals import NUMBER, TEXT, conjunction, timestamp
+from .literals import NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
 
 KEY = "_sw_key"
@@ -87,12 +88,12 @@ class Scan:
         matches = list(dict.fromkeys(f.match for f in self.features))
         predicates = {match: match_predicate(match, s, as_of) for match in matches}
         shared = len(matches) == 1
-        columns = [exp.column(s.key, table=ROW, quoted=True).as_(KEY, quoted=True)]
+        columns = [named(exp.column(s.key, table=ROW, quoted=True), KEY)]
         for f in self.features:
             agg = _aggregate(f, s)
             if not shared:
                 agg = exp.Filter(this=agg, expression=exp.Where(this=predicates[f.match].copy()))
-            columns.append(agg.as_(f.column, quoted=True))
+            columns.append(named(agg, f.column))
         if shared:
             where = predicates[matches[0]]
         else:
@@ -115,31 +116,45 @@ class Scan:
         return checks
 
 
+def window_class(window: m.Window, as_of: dt.datetime) -> str:
+    """Features whose windows reach back about as far share a scan: one class per power of two
+    of the window's length in hours ('all' for all history). A 3-day feature then never makes
+    a scan read 90 days of rows, and a scan evaluates only the filters of similar windows."""
+    bound = lower_bound(window, as_of)
+    if bound is None:
+        return "all"
+    hours = max((as_of - bound).total_seconds() / 3600, 1.0)
+    return f"{2 ** math.ceil(math.log2(hours))}h"
+
+
 def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime) -> list[Scan]:
-    """Group features into scans: per stream, one for windowed features and one for all-history ones."""
-    scans: dict[tuple[str, bool], Scan] = {}
+    """Group features into scans: per stream and window class."""
+    scans: dict[tuple[str, str], Scan] = {}
     for feature in features:
-        bounded = lower_bound(feature.match.window, as_of) is not None
-        key = (feature.match.stream, bounded)
+        key = (feature.match.stream, window_class(feature.match.window, as_of))
         if key not in scans:
-            stream = streams[feature.match.stream]
-            scans[key] = Scan(stream, name=f"_sw_scan_{stream.name}_{'recent' if bounded else 'all'}")
+            scans[key] = Scan(streams[key[0]], name=f"_sw_scan_{key[0]}_{key[1]}")
         scans[key].features.append(feature)
     return list(scans.values())
 
 
-def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Callable[[Scan], exp.Expression]
-                     ) -> exp.Select:
-    """One row per person: the people columns and every feature the segments read."""
+def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Callable[[Scan], exp.Expression],
+                     columns: Optional[list[str]] = None) -> exp.Select:
+    """One row per person: the people columns (all, or only `columns`) and every feature the
+    segments read."""
     people = config.people
-    query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(PEOPLE, quoted=True)))
+    if columns is None:
+        query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(PEOPLE, quoted=True)))
+    else:
+        query = exp.select(*(exp.column(c, table=PEOPLE, quoted=True) for c in dict.fromkeys([people.key, *columns])))
     query = query.from_(table(people.table).as_(PEOPLE, quoted=True), copy=False)
     for scan in scans:
         alias = exp.to_identifier(scan.name, quoted=True)
         for f in scan.features:
             query = query.select(exp.column(f.column, table=scan.name, quoted=True), copy=False)
         on = exp.column(people.key, table=PEOPLE, quoted=True).eq(exp.column(KEY, table=scan.name, quoted=True))
-        query = query.join(exp.alias_(scan_table(scan), alias, table=True), on=on, join_type="left", copy=False)
+        # An exp.Join node rather than Select.join(): that one parses its join_type string each call.
+        query.append("joins", exp.Join(this=exp.alias_(scan_table(scan), alias, table=True), on=on, side="LEFT"))
     return query
 
 
@@ -147,15 +162,14 @@ def members_query(segment: m.Segment, people: m.People, predicate: exp.Expressio
                   source: exp.Expression) -> exp.Select:
     """person_id, split and fields of every person the predicate selects."""
     key = exp.column(people.key, quoted=True)
-    split = split_expression(segment.splits, key.copy()) if segment.splits else exp.cast(exp.null(), "VARCHAR")
+    split = split_expression(segment.splits, key.copy()) if segment.splits else cast(exp.null(), "VARCHAR")
     if segment.fields:
         fields = exp.JSONObject(expressions=[
             exp.JSONKeyValue(this=exp.Literal.string(f), expression=exp.column(f, quoted=True))
             for f in segment.fields])
     else:
-        fields = exp.cast(exp.null(), "JSON")
-    return (exp.select(key.as_("person_id", quoted=True), split.as_("split", quoted=True),
-                       fields.as_("fields", quoted=True))
+        fields = cast(exp.null(), "JSON")
+    return (exp.select(named(key, "person_id"), named(split, "split"), named(fields, "fields"))
             .from_(source, copy=False).where(predicate, copy=False))
 
 

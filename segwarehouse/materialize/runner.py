@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from ..adapters.base import Adapter
 from ..compiler.conditions import ConditionCompiler
-from ..compiler.literals import timestamp
+from ..compiler.literals import cast, timestamp
 from ..compiler.plan import Scan, evaluation_query, members_query, plan_scans, static_table, table
 from ..errors import RunError
 from ..events import Reporter, Silent
@@ -77,6 +77,7 @@ class Runner:
         if people.key not in columns:
             raise RunError(f"the people table {people.table} has no column '{people.key}' (people.key in "
                            f"segwarehouse.yml); columns: {', '.join(columns)}")
+        self.people_columns = list(columns)
         self.adapter.execute(create_schema(self.schema))
         for statement in definitions(self.schema, columns[people.key]).values():
             self.adapter.execute(statement)
@@ -119,14 +120,13 @@ class Runner:
             segment = self.project.segments[name]
             values = read_static(self.project.root, segment)
             target = static_table(name)
-            self.adapter.execute(st.create_temp(
-                target.name, exp.select(exp.cast(exp.null(), "VARCHAR").as_("value", quoted=True)).limit(0)))
+            self.adapter.execute(st.create_static_values(target))
             self.adapter.insert_rows(target, ["value"], [(v,) for v in values.values])
             column = exp.column(self.config.people.column_for(segment.static.match_on), quoted=True)
             matched = self.adapter.execute(
                 exp.select(exp.Count(this=exp.Star())).from_(target.copy())
                 .where(exp.column("value", quoted=True).isin(
-                    query=exp.select(exp.cast(column, "VARCHAR")).from_(table(self.config.people.table)))))[0][0]
+                    query=exp.select(cast(column, "VARCHAR")).from_(table(self.config.people.table)))))[0][0]
             notes[name] = [f"{values.rows} CSV rows, {values.duplicates} duplicate value(s), "
                            f"{len(values.values) - matched} value(s) matching nobody"]
         return notes
@@ -148,7 +148,8 @@ class Runner:
         predicates = {name: compiler.segment(name) for name in selected}
         static_notes = self.load_static([n for n in _closure(segments, selected) if segments[n].static])
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
-        broken = self._build_evaluation(scans, as_of)
+        read = _columns_read(list(predicates.values()), [segments[n] for n in selected], self.people_columns)
+        broken = self._build_evaluation(scans, as_of, read)
         self.adapter.execute(st.create_new_members(person_type))
 
         results: dict[str, SegmentResult] = {}
@@ -187,7 +188,7 @@ class Runner:
         self._drop_temps(scans)
         return RunResult(run_id, as_of, [results[n] for n in selected])
 
-    def _build_evaluation(self, scans: list[Scan], as_of: dt.datetime) -> dict[str, str]:
+    def _build_evaluation(self, scans: list[Scan], as_of: dt.datetime, columns: list[str]) -> dict[str, str]:
         """Materialize every scan, then one row per person with all features. Returns the features
         whose scan failed, with the reason, so only the segments reading them fail."""
         broken: dict[str, str] = {}
@@ -199,7 +200,7 @@ class Runner:
             except Exception as e:  # noqa: BLE001
                 message = f"stream '{scan.stream.name}' ({scan.stream.table}): {_engine_message(e)}"
                 broken.update({f.column: message for f in scan.features})
-        evaluation = evaluation_query(self.config, good, lambda scan: exp.table_(scan.name, quoted=True))
+        evaluation = evaluation_query(self.config, good, lambda scan: exp.table_(scan.name, quoted=True), columns)
         self.adapter.execute(st.create_temp(EVAL, evaluation))
         return broken
 
@@ -269,6 +270,18 @@ class Runner:
     def _drop_temps(self, scans: list[Scan]) -> None:
         for name in [EVAL, st.NEW, st.DELTA, *(s.name for s in scans)]:
             self.adapter.execute(st.drop_temp(name))
+
+
+def _columns_read(predicates: list[exp.Expression], segments: list[m.Segment], people: list[str]) -> list[str]:
+    """The people columns that predicates and fields read (a struct column for `col.field`), so the
+    per-run evaluation table carries only those. Names not in the people table are left for the
+    engine to report against the segment that uses them."""
+    by_lower = {c.lower(): c for c in people}
+    names = [f for s in segments for f in s.fields]
+    for predicate in predicates:
+        for column in predicate.find_all(exp.Column):
+            names.append(column.parts[0].name if column.table else column.name)
+    return list(dict.fromkeys(by_lower[n.lower()] for n in names if n.lower() in by_lower))
 
 
 def _closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlglot import exp
 
-from ..compiler.literals import timestamp
+from ..compiler.literals import cast, timestamp
 from .tables import CHANGES, MEMBERS, output_table
 
 NEW, DELTA = "_sw_new", "_sw_delta"
@@ -37,10 +37,15 @@ def drop_temp(name: str) -> exp.Drop:
     return exp.Drop(tables=[_temp(name)], kind="TABLE", exists=True)
 
 
+def create_static_values(table: exp.Table) -> exp.Create:
+    """The temporary table holding a static segment's CSV values."""
+    return create_temp(table.name, exp.select(cast(exp.null(), "VARCHAR").as_("value", quoted=True)).limit(0))
+
+
 def create_new_members(person_type: str) -> exp.Create:
     """The temporary table collecting every segment's new members."""
     types = {"segment": "VARCHAR", "person_id": person_type, "split": "VARCHAR", "fields": "JSON"}
-    query = exp.select(*(exp.cast(exp.null(), t).as_(c, quoted=True) for c, t in types.items())).limit(0)
+    query = exp.select(*(cast(exp.null(), t).as_(c, quoted=True) for c, t in types.items())).limit(0)
     return create_temp(NEW, query)
 
 
@@ -61,8 +66,8 @@ def delta_query(schema: str, segments: list[str]) -> exp.Select:
               .when(exp.Is(this=o_id.copy(), expression=exp.null()), exp.Literal.string("entered"))
               .when(exp.Is(this=n_id.copy(), expression=exp.null()), exp.Literal.string("exited"))
               .else_(exp.Literal.string("updated")))
-    fields_changed = exp.NullSafeNEQ(this=exp.cast(_col("fields", "n"), "VARCHAR"),
-                                     expression=exp.cast(_col("fields", "o"), "VARCHAR"))
+    fields_changed = exp.NullSafeNEQ(this=cast(_col("fields", "n"), "VARCHAR"),
+                                     expression=cast(_col("fields", "o"), "VARCHAR"))
     same_person = exp.and_(_col("segment", "n").eq(_col("segment", "o")), n_id.copy().eq(o_id.copy()))
     return (exp.select(
         exp.func("COALESCE", _col("segment", "n"), _col("segment", "o")).as_("segment", quoted=True),
