@@ -10,12 +10,12 @@ problems carry the exact file and line) and through the CLI in a subprocess (exi
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import json
 import os
 import re
 import subprocess
 import sys
-import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -29,12 +29,16 @@ UNSET_ENV = "SEGWAREHOUSE_TEST_SURELY_UNSET_VAR"
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-def clean_env(home: Path) -> dict[str, str]:
-    """The environment of a CLI subprocess: no terminal width, no stray profiles, a private HOME."""
+def clean_env(home: Path, columns: Optional[str] = "1000") -> dict[str, str]:
+    """The environment of a CLI subprocess: no stray profiles, a private HOME, and a wide terminal so that
+    content checks don't trip over line wrapping (test_cli_prints_each_problem_whole_on_one_line checks
+    the default width separately)."""
     env = dict(os.environ)
     for name in ("COLUMNS", "LINES", "SEGWAREHOUSE_PROFILES_DIR", "SEGWAREHOUSE_TARGET_PATH", UNSET_ENV):
         env.pop(name, None)
     env["HOME"] = str(home)
+    if columns:
+        env["COLUMNS"] = columns
     return env
 
 
@@ -44,6 +48,12 @@ def cli(project: Path, *args: str, env: Optional[dict] = None, debug: bool = Fal
            *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=project.parent,
                           env=env or clean_env(project.parent))
+
+
+def cli_many(*calls: tuple) -> list[subprocess.CompletedProcess]:
+    """Several `cli(project, *args)` calls at once (each is mostly interpreter start-up)."""
+    with ThreadPoolExecutor(max_workers=max(2, 2 * (os.cpu_count() or 1))) as pool:
+        return list(pool.map(lambda call: cli(*call), calls))
 
 
 def output(result: subprocess.CompletedProcess) -> str:
@@ -81,28 +91,19 @@ def assert_cli_problem(result: subprocess.CompletedProcess, file: str, lines, *f
     assert "Traceback" not in text, text
     assert result.returncode == 2, f"exit code {result.returncode}, expected 2:\n{text}"
     lines = {lines} if isinstance(lines, int) else set(lines)
-    messages = []
-    normalised = flat(text)
-    for line in lines:
-        location = f"{file}:{line}:"
-        start = normalised.find(location)
-        while start >= 0:
-            rest = normalised[start + len(location):]
-            nxt = re.search(r"\S+:\d+: ", rest)
-            messages.append(rest[:nxt.start()] if nxt else rest)
-            start = normalised.find(location, start + 1)
+    messages, current = [], None
+    for row in text.splitlines():
+        if re.match(r"\S+:\d+: ", row):  # a new FILE:LINE: message
+            current = None
+            if any(row.startswith(f"{file}:{line}: ") for line in lines):
+                current = [row]
+                messages.append(current)
+        elif current is not None:  # a continuation of the message
+            current.append(row)
+    messages = [flat(" ".join(m)) for m in messages]
     assert messages, f"no {file}:{sorted(lines)}: in the output:\n{text}"
     assert any(all(f.lower() in m.lower() for f in fragments) for m in messages), \
         f"no message at {file}:{sorted(lines)} mentions {fragments}:\n{text}"
-
-
-def snapshot_target(project: Path) -> dict[str, str]:
-    """Every file under target/ except run_results.json (which every command writes), by content hash."""
-    target = project / "target"
-    if not target.exists():
-        return {}
-    return {str(p.relative_to(target)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(target.rglob("*")) if p.is_file() and p.name != "run_results.json"}
 
 
 def assert_nothing_written(project: Path) -> None:
@@ -469,10 +470,17 @@ def test_api_reports_the_exact_file_and_line(tmp_path, monkeypatch, case):
         assert str(p).startswith(f"{p.file}:{p.line}: ")
 
 
+@pytest.fixture(scope="module")
+def validate_all_cases(tmp_path_factory):
+    """`segwarehouse validate` on every case's project, run concurrently once: {case id: (project, result)}."""
+    projects = {case.id: make(tmp_path_factory.mktemp(case.id), case) for case in CASES}
+    results = cli_many(*((projects[case.id], "validate") for case in CASES))
+    return {case.id: (projects[case.id], result) for case, result in zip(CASES, results)}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_cli_validate_reports_without_traceback_and_exits_2(tmp_path, case):
-    project = make(tmp_path, case)
-    result = cli(project, "validate")
+def test_cli_validate_reports_without_traceback_and_exits_2(validate_all_cases, case):
+    project, result = validate_all_cases[case.id]
     for file, line, *fragments in case.expect:
         assert_cli_problem(result, file, line, *fragments)
     if case.id == "jinja_error_inside_macro":
@@ -480,3 +488,419 @@ def test_cli_validate_reports_without_traceback_and_exits_2(tmp_path, case):
     assert "Traceback" not in output(result)
     assert result.returncode == 2, output(result)
     assert_nothing_written(project)
+
+
+# --- every problem in every file, at once --------------------------------------------------------
+MANY_ERRORS = {
+    "alpha.yml": """\
+        name: alpha
+        wher:
+          attribute: plan
+          equals: pro
+        """,
+    "beta.yml": """\
+        name: beta
+        where:
+          all:
+            - attribute: plan
+              equal: pro
+            - event: purchase
+              within: 30 days
+        """,
+    "nested/gamma.yml": """\
+        segments:
+          - name: gamma_one
+            where:
+              segment: alpah
+          - name: gamma_two
+            tags: foo
+            where: {attribute: age, gt: abc}
+        """,
+    "delta.yml": """\
+        name: delta
+        where:
+          attribute: plan
+         equals: pro
+        """,
+    "epsilon.yml": """\
+        name: epsilon
+        where:
+          sql: "{{ no_such_macro() }}"
+        """,
+}
+MANY_EXPECTED = [
+    (S + "alpha.yml", 2, "did you mean 'where'"),
+    (S + "beta.yml", 5, "did you mean 'equals'"),
+    (S + "beta.yml", 7, "30 days"),
+    (S + "nested/gamma.yml", 4, "alpah"),
+    (S + "nested/gamma.yml", 6, "tags"),
+    (S + "nested/gamma.yml", 7, "abc"),
+    (S + "delta.yml", 4, "yaml"),
+    (S + "epsilon.yml", 3, "no_such_macro"),
+    ("macros/broken.sql", 1, "jinja"),
+]
+
+
+def many_errors_project(root: Path) -> Path:
+    return write_project(root, MANY_ERRORS, macros={"broken.sql": "{% macro broken( %}x{% endmacro %}\n"})
+
+
+def test_api_reports_every_problem_of_every_file_at_once(tmp_path):
+    problems = validation_problems(many_errors_project(tmp_path / "proj"))
+    for file, line, *fragments in MANY_EXPECTED:
+        assert_problem(problems, file, line, *fragments)
+
+
+def test_cli_reports_every_problem_of_every_file_in_one_invocation(tmp_path):
+    project = many_errors_project(tmp_path / "proj")
+    for result in cli_many((project, "validate"), (project, "run"), (project, "compile")):
+        for file, line, *fragments in MANY_EXPECTED:
+            assert_cli_problem(result, file, line, *fragments)
+    assert_nothing_written(project)
+
+
+def test_cli_prints_each_problem_whole_on_one_line(tmp_path):
+    """FILE:LINE: message, one problem per line, as the API renders it: not wrapped at the terminal width
+    (CI annotations and editors parse these lines)."""
+    project = many_errors_project(tmp_path / "proj")
+    problems = validation_problems(project)
+    result = cli(project, "validate", env=clean_env(tmp_path, columns=None))
+    printed = output(result).splitlines()
+    for problem in problems:
+        assert str(problem) in printed, f"{problem} is not printed whole on one line:\n{output(result)}"
+
+
+def test_json_log_format_reports_problems_as_json(tmp_path):
+    project = many_errors_project(tmp_path / "proj")
+    result = cli(project, "--log-format", "json", "validate")
+    assert result.returncode == 2 and "Traceback" not in output(result), output(result)
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    errors = " ".join(r.get("message", "") for r in records if r.get("level") == "error")
+    for file, line, *_ in MANY_EXPECTED:
+        assert f"{file}:{line}:" in errors, errors
+    assert_nothing_written(project)
+
+
+# --- more line-exact cases ------------------------------------------------------------------------
+def test_non_utf8_segment_file_is_reported_with_its_line(tmp_path):
+    project = write_project(tmp_path / "proj", {})
+    (project / "segments").mkdir()
+    (project / "segments" / "latin1.yml").write_bytes(
+        b"name: latin1\ndescription: caf\xe9\nwhere: {attribute: plan, equals: pro}\n")
+    problems = validation_problems(project)
+    assert_problem(problems, S + "latin1.yml", 2)
+    assert_cli_problem(cli(project, "validate"), S + "latin1.yml", 2)
+
+
+def test_unknown_reference_never_suggests_the_referencing_segment_itself(tmp_path):
+    """'active' references 'activ': suggesting 'active' would make it reference itself (a cycle)."""
+    project = write_project(tmp_path / "proj", {
+        "active.yml": """\
+        name: active
+        where:
+          segment: activ
+        """,
+        "actives.yml": """\
+        name: actives
+        where: {attribute: plan, equals: pro}
+        """})
+    problems = validation_problems(project)
+    assert_problem(problems, S + "active.yml", 3, "activ")
+    assert not any("did you mean 'active'" in p.message for p in problems), show(problems)
+
+
+def test_out_of_range_duration_is_a_validation_error_not_an_internal_error(tmp_path):
+    project = write_project(tmp_path / "proj", {"forever.yml": """\
+        name: forever
+        where:
+          event: purchase
+          within: 99999999999999999999d
+        """})
+    for result in cli_many((project, "validate"), (project, "compile")):
+        assert "internal error" not in output(result), output(result)
+        assert_cli_problem(result, S + "forever.yml", 4, "within")
+    assert_nothing_written(project)
+
+
+# --- profiles.yml ---------------------------------------------------------------------------------
+GOOD_SEGMENT = {"good.yml": """\
+    name: good
+    where: {attribute: plan, equals: pro}
+    """}
+
+
+def profiles_project(tmp_path: Path, profiles: str) -> Path:
+    return write_project(tmp_path / "proj", GOOD_SEGMENT, files={"profiles.yml": profiles})
+
+
+PROFILES_OK = """\
+    t:
+      target: dev
+      outputs:
+        dev: {type: duckdb, path: segwarehouse.duckdb}
+    """
+
+
+def test_unknown_target_on_the_command_line(tmp_path):
+    project = profiles_project(tmp_path, PROFILES_OK)
+    profiles = str(project / "profiles.yml")
+    for result in cli_many((project, "--target", "nope", "run"), (project, "--target", "nope", "preview", "good")):
+        # line 2 (`target:`) or line 3 (`outputs:`, where targets are listed)
+        assert_cli_problem(result, profiles, {2, 3}, "nope", "dev")
+    assert_nothing_written(project)
+
+
+def test_unknown_default_target_in_profiles_points_at_its_target_line(tmp_path):
+    project = profiles_project(tmp_path, """\
+        t:
+          target: prod
+          outputs:
+            dev: {type: duckdb, path: segwarehouse.duckdb}
+        """)
+    assert_cli_problem(cli(project, "run"), str(project / "profiles.yml"), 2, "prod")
+    assert_nothing_written(project)
+
+
+@pytest.mark.parametrize("settings,fragment", [
+    ("{type: duckdb, path: 5}", "path"),
+    ("{type: duckdb, path: segwarehouse.duckdb, threads: many}", "threads"),
+    ("{type: duckdbb, path: segwarehouse.duckdb}", "type"),
+], ids=["path_not_a_string", "threads_not_a_number", "unknown_type"])
+def test_bad_target_settings_are_validation_errors(tmp_path, settings, fragment):
+    project = profiles_project(tmp_path, f"""\
+        t:
+          target: dev
+          outputs:
+            dev: {settings}
+        """)
+    result = cli(project, "run")
+    assert "internal error" not in output(result), output(result)
+    assert_cli_problem(result, str(project / "profiles.yml"), 4, fragment)
+    assert_nothing_written(project)
+
+
+def test_missing_profile_and_bad_profiles_yaml(tmp_path):
+    missing = write_project(tmp_path / "missing", GOOD_SEGMENT, files={"profiles.yml": """\
+        other:
+          target: dev
+          outputs:
+            dev: {type: duckdb, path: segwarehouse.duckdb}
+        """})
+    bad_yaml = write_project(tmp_path / "bad_yaml", GOOD_SEGMENT, files={"profiles.yml": """\
+        t:
+          target: dev
+          outputs:
+            dev: {type: duckdb, path: segwarehouse.duckdb}
+           oops: indented
+        """})
+    r1, r2 = cli_many((missing, "run"), (bad_yaml, "run"))
+    assert_cli_problem(r1, str(missing / "profiles.yml"), 1, "'t'")
+    assert_cli_problem(r2, str(bad_yaml / "profiles.yml"), 5, "yaml")
+    assert_nothing_written(missing)
+    assert_nothing_written(bad_yaml)
+
+
+# --- command-line options -------------------------------------------------------------------------
+def assert_usage_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    text = output(result)
+    assert "Traceback" not in text, text
+    assert result.returncode == 2, f"exit code {result.returncode}:\n{text}"
+    for f in fragments:
+        assert f.lower() in flat(text).lower(), f"{f!r} not in:\n{text}"
+
+
+def test_bad_as_of(tmp_path):
+    project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    results = cli_many((project, "run", "--as-of", "garbage"), (project, "compile", "--as-of", "garbage"),
+                       (project, "run", "--as-of", "2026-13-45"), (project, "preview", "good", "--as-of", "soon"))
+    for result, value in zip(results, ["garbage", "garbage", "2026-13-45", "soon"]):
+        assert_usage_error(result, "--as-of", value)
+    assert_nothing_written(project)
+
+
+def test_bad_vars(tmp_path):
+    project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    results = cli_many((project, "--vars", "{min_order: ", "validate"), (project, "--vars", "[1, 2]", "run"),
+                       (project, "--vars", "just text", "compile"))
+    for result in results:
+        assert_usage_error(result, "--vars")
+    assert_nothing_written(project)
+
+
+def test_unknown_selector(tmp_path):
+    project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    results = cli_many((project, "run", "-s", "nosuch"), (project, "compile", "-s", "nosuch"),
+                       (project, "ls", "-s", "nosuch"), (project, "run", "-s", "goood"),
+                       (project, "run", "--exclude", "nosuch"))
+    for result in results[:3] + results[4:]:
+        assert_usage_error(result, "nosuch")
+    assert_usage_error(results[3], "goood", "did you mean 'good'")
+    assert_nothing_written(project)
+
+
+def test_unknown_dialect_and_segment(tmp_path):
+    project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    r1, r2 = cli_many((project, "compile", "--dialect", "nosuch"), (project, "preview", "nosuch"))
+    assert_usage_error(r1, "nosuch")
+    assert_usage_error(r2, "nosuch")
+    assert_nothing_written(project)
+
+
+def test_missing_project_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for result in cli_many((tmp_path / "empty", "validate"), (tmp_path / "empty", "run")):
+        assert_usage_error(result, "segwarehouse.yml")
+    assert not (tmp_path / "empty" / "segwarehouse.duckdb").exists()
+
+
+# --- --debug is the only way to see a traceback ---------------------------------------------------
+CRASH = """\
+import sys
+import segwarehouse.api as api
+
+
+def crash(self):
+    raise RuntimeError("simulated engine crash")
+
+
+api.Project.validate = crash
+from segwarehouse.cli import main
+
+sys.argv = ["segwarehouse", *sys.argv[1:]]
+main()
+"""
+
+
+def test_debug_is_the_only_way_to_see_a_traceback(tmp_path):
+    project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH)
+    env = clean_env(tmp_path)
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(script), "--project-dir", str(project), *args],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    plain, debug = run("validate"), run("--debug", "validate")
+    assert "Traceback" not in output(plain), output(plain)
+    assert "simulated engine crash" in output(plain) and "--debug" in output(plain)
+    assert plain.returncode != 0
+    assert "Traceback" in debug.stderr and "simulated engine crash" in debug.stderr
+    assert debug.returncode != 0
+
+    # bad input: no traceback without --debug (with --debug a traceback is allowed, not required)
+    bad = many_errors_project(tmp_path / "bad")
+    result = cli(bad, "validate")
+    assert "Traceback" not in output(result) and result.returncode == 2
+
+
+# --- nothing is written to the target -------------------------------------------------------------
+BAD_PROJECTS = {
+    "bad_yaml": ({"a.yml": "name: a\nwhere:\n  attribute: plan\n equals: pro\n"}, PROJECT_YML),
+    "unknown_reference": ({"a.yml": "name: a\nwhere: {segment: nowhere}\n"}, PROJECT_YML),
+    "wrong_types": ({"a.yml": "name: a\nwhere: {attribute: plan, in: 5}\n"}, PROJECT_YML),
+    "bad_project_file": (GOOD_SEGMENT, "name: t\npeople: {table: main.users}\n"),
+    "unset_env_var": ({"a.yml": f"name: a\nwhere: {{attribute: plan, equals: \"{{{{ env_var('{UNSET_ENV}') }}}}\"}}\n"},
+                      PROJECT_YML),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_PROJECTS))
+def test_failed_commands_on_a_fresh_project_write_nothing(tmp_path, name):
+    segments, project_yml = BAD_PROJECTS[name]
+    project = write_project(tmp_path / "proj", segments, project_yml=project_yml)
+    for result in cli_many((project, "validate"), (project, "run"), (project, "compile"),
+                           (project, "run", "--as-of", "2026-01-01")):
+        assert "Traceback" not in output(result), output(result)
+        assert result.returncode == 2, output(result)
+    assert_nothing_written(project)
+
+
+PEOPLE = [(1, "a@example.com", "pro", 30), (2, "b@example.com", "free", 40), (3, "c@example.com", "pro", 50)]
+
+
+def seed_warehouse(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE main.users (user_id INTEGER, email VARCHAR, plan VARCHAR, age INTEGER)")
+    con.executemany("INSERT INTO main.users VALUES (?, ?, ?, ?)", PEOPLE)
+    con.execute("CREATE TABLE main.events (user_id INTEGER, occurred_at TIMESTAMP, event_name VARCHAR, "
+                "properties JSON)")
+    con.execute("INSERT INTO main.events VALUES (1, TIMESTAMP '2025-12-20 10:00:00', 'purchase', '{}')")
+    con.close()
+
+
+def warehouse_state(path: Path) -> dict:
+    """Every table of the DuckDB file (output schema included) with its sorted rows."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{path}' AS snap (READ_ONLY)")
+        tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                             "WHERE table_catalog = 'snap' ORDER BY 1, 2").fetchall()
+        return {f"{s}.{t}": sorted(map(repr, con.execute(f'SELECT * FROM snap."{s}"."{t}"').fetchall()))
+                for s, t in tables}
+    finally:
+        con.close()
+
+
+def compiled_state(project: Path) -> dict[str, tuple]:
+    compiled = project / "target" / "compiled"
+    return {str(p.relative_to(compiled)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(compiled.rglob("*")) if p.is_file()}
+
+
+def test_failed_commands_leave_an_existing_target_unchanged(tmp_path):
+    project = write_project(tmp_path / "proj", {
+        "pros.yml": """\
+        name: pros
+        where: {attribute: plan, equals: pro}
+        """,
+        "buyers.yml": """\
+        name: buyers
+        where:
+          event: purchase
+          within: 30d
+        """}, files={"profiles.yml": PROFILES_OK})
+    db = project / "segwarehouse.duckdb"
+    seed_warehouse(db)
+    good_run, good_compile = cli(project, "run", "--as-of", "2026-01-01"), cli(project, "compile",
+                                                                               "--as-of", "2026-01-01")
+    assert good_run.returncode == 0, output(good_run)
+    assert good_compile.returncode == 0, output(good_compile)
+    before_db, before_compiled = warehouse_state(db), compiled_state(project)
+    assert before_db["segwarehouse.segment_members"], "the good run selected nobody"
+    assert set(before_compiled) == {"duckdb/pros.sql", "duckdb/buyers.sql", "snowflake/pros.sql",
+                                    "snowflake/buyers.sql"}
+
+    # bad options on the good project
+    option_failures = cli_many(
+        (project, "run", "--as-of", "garbage"), (project, "run", "-s", "nosuch"),
+        (project, "--target", "nope", "run"), (project, "--vars", "[1]", "run"),
+        (project, "compile", "--as-of", "garbage"), (project, "compile", "-s", "nosuch"),
+        (project, "compile", "--dialect", "nosuch"))
+    # then a bad segment beside the good ones, and a bad edit of a good one
+    (project / "segments" / "broken.yml").write_text("name: broken\nwhere: {attribute: plan, equal: pro}\n")
+    (project / "segments" / "buyers.yml").write_text("name: buyers\nwhere:\n  event: purchase\n  within: 30 days\n")
+    input_failures = cli_many((project, "run", "--as-of", "2026-01-02"), (project, "compile", "--as-of", "2026-01-02"),
+                              (project, "validate"))
+    for result in option_failures + input_failures:
+        assert "Traceback" not in output(result), output(result)
+        assert result.returncode == 2, output(result)
+    for result in input_failures:
+        assert_cli_problem(result, S + "broken.yml", 2, "did you mean 'equals'")
+        assert_cli_problem(result, S + "buyers.yml", 4, "30 days")
+
+    assert warehouse_state(db) == before_db, "a failed command changed the warehouse"
+    assert compiled_state(project) == before_compiled, "a failed command changed target/compiled"
+
+
+def test_run_without_the_people_table_fails_with_a_clear_message(tmp_path):
+    project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    result = cli(project, "run", "--as-of", "2026-01-01")
+    text = output(result)
+    assert "Traceback" not in text and "internal error" not in text, text
+    assert result.returncode in (1, 2), text
+    assert "main.users" in text and "people" in flat(text).lower(), text
+    db = project / "segwarehouse.duckdb"
+    if db.exists():
+        state = warehouse_state(db)
+        assert not any(t.startswith("segwarehouse.") for t in state), f"output tables were created: {list(state)}"
