@@ -1,0 +1,418 @@
+"""Property tests: the compiled SQL on DuckDB and the reference evaluator (tests/reference.py) agree.
+
+Hypothesis draws condition trees (depth <= 3) mixing attribute conditions and stream conditions, and
+small data sets whose values are chosen to hit the edges of SPEC section 4: NULLs, mixed case, quotes,
+SQL wildcards, backslashes and pattern metacharacters in values and literals, JSON properties that are
+not numbers, timestamps exactly on window boundaries and after as_of, and stream rows that belong to
+nobody. One project directory and one DuckDB connection serve every example; tables are replaced.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import strategies as st
+
+import reference
+from test_conditions import Warehouse
+
+PROJECT_YML = """\
+name: t
+people:
+  table: main.users
+  key: user_id
+  identifiers: {email: email}
+streams:
+  event: {table: main.events, key: user_id, timestamp: occurred_at, name: event_name, properties: properties}
+  page_view: {table: main.page_views, key: user_id, timestamp: viewed_at, name: url}
+"""
+STREAM_DEFS = {
+    "event": reference.StreamDef("user_id", "occurred_at", "event_name", "properties"),
+    "page_view": reference.StreamDef("user_id", "viewed_at", "url"),
+}
+PEOPLE_TYPES = {"user_id": "BIGINT", "name": "VARCHAR", "email": "VARCHAR", "code": "VARCHAR", "age": "BIGINT",
+                "score": "DOUBLE", "created_at": "TIMESTAMP", "vip": "BOOLEAN"}
+EVENT_TYPES = {"user_id": "BIGINT", "occurred_at": "TIMESTAMP", "event_name": "VARCHAR", "properties": "JSON",
+               "channel": "VARCHAR", "qty": "BIGINT"}
+PAGE_VIEW_TYPES = {"user_id": "BIGINT", "viewed_at": "TIMESTAMP", "url": "VARCHAR"}
+
+AS_OFS = [dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 1, 12, 30, 0, 250000)]
+DURATIONS = {"90m": dt.timedelta(minutes=90), "12h": dt.timedelta(hours=12), "1d": dt.timedelta(days=1),
+             "7d": dt.timedelta(days=7), "1w": dt.timedelta(weeks=1), "30d": dt.timedelta(days=30)}
+MICRO = dt.timedelta(microseconds=1)
+# Offsets from as_of: every window boundary, a microsecond either side, as_of itself, the future.
+OFFSETS = sorted({o for d in DURATIONS.values() for o in (-d, -d + MICRO, -d - MICRO, d, d + MICRO)}
+                 | {dt.timedelta(0), MICRO, -MICRO, dt.timedelta(days=-3), dt.timedelta(days=-100)})
+LITERAL_OFFSETS = [dt.timedelta(0), dt.timedelta(days=-1), dt.timedelta(days=-7), dt.timedelta(days=-7) + MICRO,
+                   dt.timedelta(days=-30), dt.timedelta(days=1), dt.timedelta(hours=-12)]
+
+# --- values ------------------------------------------------------------------------------------------
+# Times are drawn as At(offset from as_of) and resolved once as_of is drawn, so every strategy below is
+# built once (Hypothesis validates each strategy object on first use).
+
+class At:
+    def __init__(self, offset: dt.timedelta):
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"At({self.offset!r})"
+
+
+def resolve(value, as_of: dt.datetime):
+    if isinstance(value, At):
+        return as_of + value.offset
+    if isinstance(value, dict):
+        return {k: resolve(v, as_of) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, as_of) for v in value]
+    return value
+
+
+SPECIAL = "'\"%_\\|+*"
+REGEX_SPECIAL = ".([^$?"  # harmless to a Customer.io pattern, fatal to a careless translation into regex
+TEXT_ALPHABET = "aAbBwinterWSl " + SPECIAL + REGEX_SPECIAL
+TEXT_VOCAB = ["Ann", "ann", "ANN", "winter sale", "Winter Sale", "the winner", "sale+winter", "a+b", "a|b", "a*b",
+              "a\\b", "a\\d", "50%_off", "50 off", "O'Brien", 'say "hi"', "", "%", "_", "*", "|"]
+EMAILS = ["ann@gmail.com", "Bob@Yahoo.com", "x_y%z@mail.com", "o'brien@mail.com", "pipe|plus+star*@x.io", None]
+CODES = ["12", "12.5", "-3", "007", "n/a", "", "abc", None]
+EVENT_NAMES = ["add_to_cart", "checkout_started", "purchase", "Purchase", "purchase_v2", "a+b", "a|b", "x*y",
+               "back\\slash", "50%_off", "5_%off", "v1.2(beta)", "[x]^$?", None]
+URLS = ["/shop/winter/coats", "/winter/", "/shop/winter", "/Winter/sale", "/shop/summer/coats", "/", None]
+CATEGORIES = ["coats", "Coats", "boots", "winter 50%_off", "it's", 'a "b"', "a\\b", None]
+AMOUNTS = [10, 20, 12.5, -3, 0, "12.5", "7", "n/a", "", True, False, None]
+NUMBERS = [-3, 0, 1, 7, 10, 12, 12.5, 20, 30]
+
+TEXTS = st.one_of(st.sampled_from(TEXT_VOCAB), st.text(TEXT_ALPHABET, max_size=8))
+NULLABLE_TEXTS = st.one_of(st.none(), TEXTS)
+ROW_TIME = st.sampled_from(OFFSETS).map(At)
+LITERAL_TIME = st.sampled_from(LITERAL_OFFSETS).map(At)
+DURATION_TEXT = st.sampled_from(sorted(DURATIONS))
+
+
+@st.composite
+def people_rows(draw):
+    size = draw(st.integers(1, 8))
+    ids = draw(st.lists(st.integers(1, 8), unique=True, min_size=size, max_size=size))
+    return [{
+        "user_id": key,
+        "name": draw(NULLABLE_TEXTS),
+        "email": draw(st.sampled_from(EMAILS)),
+        "code": draw(st.sampled_from(CODES)),
+        "age": draw(st.one_of(st.none(), st.integers(-5, 60))),
+        "score": draw(st.sampled_from([None, -2.5, 0.0, 1.5, 7.0, 12.5])),
+        "created_at": draw(st.one_of(st.none(), ROW_TIME)),
+        "vip": draw(st.sampled_from([None, True, False])),
+    } for key in ids]
+
+
+@st.composite
+def properties(draw):
+    if draw(st.integers(0, 9)) == 0:
+        return None
+    props = {}
+    for key, values in (("amount", AMOUNTS), ("category", CATEGORIES), ("gift", [True, False, None])):
+        if draw(st.integers(0, 2)):
+            props[key] = draw(st.sampled_from(values))
+    return props
+
+
+PROPERTIES = properties()
+# Common names are drawn more often, so that name patterns select something.
+ROW_EVENT_NAMES = st.one_of(st.sampled_from(["purchase", "add_to_cart"]), st.sampled_from(EVENT_NAMES))
+
+EVENT_ROW = st.fixed_dictionaries({
+    "user_id": st.integers(1, 10),  # 9 and 10 belong to nobody
+    "occurred_at": ROW_TIME,
+    "event_name": ROW_EVENT_NAMES,
+    "properties": PROPERTIES,
+    "channel": st.sampled_from(["web", "app", "Web", None]),
+    "qty": st.sampled_from([None, 0, 1, 2, 5]),
+})
+PAGE_VIEW_ROW = st.fixed_dictionaries({
+    "user_id": st.integers(1, 10),
+    "viewed_at": ROW_TIME,
+    "url": st.sampled_from(URLS),
+})
+
+
+def rows(row, most: int):
+    """Lists of up to `most` rows, with sizes spread over the whole range (plain lists stay short)."""
+    return st.integers(0, most).flatmap(lambda n: st.lists(row, min_size=n, max_size=n))
+
+
+EVENT_ROWS = rows(EVENT_ROW, 25)
+PAGE_VIEW_ROWS = rows(PAGE_VIEW_ROW, 8)
+
+
+# --- patterns ----------------------------------------------------------------------------------------
+
+CHUNKS = ["a", "b", "A", "win", "er", "Sale", "sale", "n", " ", "%", "_", "'", '"', "0", "_o", ".", "(", "[", "^",
+          "$", "?"]
+ESCAPES = ["\\|", "\\+", "\\*", "\\\\", "\\d", "\\a"]  # the last two: a literal backslash, then a letter
+PART = st.lists(st.one_of(st.sampled_from(CHUNKS), st.just("*"), st.sampled_from(ESCAPES)),
+                min_size=1, max_size=3).map("".join)
+ALTERNATIVE = st.lists(PART, min_size=1, max_size=2).map("+".join)
+CONTAINS_PATTERNS = st.lists(ALTERNATIVE, min_size=1, max_size=2).map("|".join)
+
+
+def _escape_name(name: str, draw) -> str:
+    out = []
+    for c in name:
+        if c in "|*\\":
+            out.append("\\" + c)
+        elif c == "+":
+            out.append(draw(st.sampled_from(["+", "\\+"])))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+@st.composite
+def name_globs(draw, names, common=()):
+    """An anchored glob over some of `names` (often one of `common`): exact, prefix*, *suffix, pre*post,
+    or *; escaped."""
+    def alternative():
+        name = draw(st.one_of(st.sampled_from([n for n in names if n] or ["x"]), *(
+            [st.sampled_from(list(common))] if common else [])))
+        shape = draw(st.sampled_from(["exact", "exact", "prefix", "suffix", "inner", "star"]))
+        cut = draw(st.integers(1, max(1, len(name) - 1)))
+        if shape == "star":
+            return "*"
+        if shape == "prefix":
+            return _escape_name(name[:cut], draw) + "*"
+        if shape == "suffix":
+            return "*" + _escape_name(name[cut:], draw)
+        if shape == "inner":
+            return _escape_name(name[:cut], draw) + "*" + _escape_name(name[cut + 1:], draw)
+        return _escape_name(name, draw)
+
+    return "|".join(alternative() for _ in range(draw(st.integers(1, 2))))
+
+
+EVENT_GLOBS = name_globs(EVENT_NAMES, common=("purchase", "add_to_cart"))
+URL_GLOBS = name_globs(URLS)
+
+
+# --- conditions --------------------------------------------------------------------------------------
+
+EQUALITY = ["equals", "not_equals", "in", "not_in"]
+ORDER = ["gt", "gte", "lt", "lte", "between"]
+CASE_OPS = EQUALITY + ["contains", "not_contains", "starts_with", "ends_with"]
+REGEXES = ["^a", "n$", "[A-Z]", "\\d+", "a.b", "win+er", "^$", "(Sale|sale)", "\\w\\s\\w", "^.{2,3}$"]
+
+
+@st.composite
+def text_ops(draw, values):
+    """Operators on a text value (a people column, a stream column, a JSON string)."""
+    ops = {}
+    for _ in range(draw(st.integers(1, 2))):
+        op = draw(st.sampled_from(CASE_OPS + ["exists", "matches"]))
+        if op in ("equals", "not_equals"):
+            ops[op] = draw(values)
+        elif op in ("in", "not_in"):
+            ops[op] = draw(st.lists(values, min_size=1, max_size=3))
+        elif op in ("contains", "not_contains"):
+            ops[op] = draw(CONTAINS_PATTERNS)
+        elif op in ("starts_with", "ends_with"):
+            ops[op] = draw(values.filter(bool))
+        elif op == "matches":
+            ops[op] = draw(st.sampled_from(REGEXES))
+        else:
+            ops[op] = draw(st.booleans())
+    if any(op in ops for op in CASE_OPS) and draw(st.booleans()):
+        ops["ignore_case"] = True
+    return ops
+
+
+@st.composite
+def number_ops(draw, numbers, allow_exists=True):
+    ops = {}
+    for _ in range(draw(st.integers(1, 2))):
+        op = draw(st.sampled_from(EQUALITY + ORDER + (["exists"] if allow_exists else [])))
+        if op in ("in", "not_in"):
+            ops[op] = draw(st.lists(numbers, min_size=1, max_size=3))
+        elif op == "between":
+            ops[op] = sorted(draw(st.lists(numbers, min_size=2, max_size=2)))
+        elif op == "exists":
+            ops[op] = draw(st.booleans())
+        else:
+            ops[op] = draw(numbers)
+    return ops
+
+
+@st.composite
+def time_ops(draw, equality=True, allow_exists=True):
+    ops = {}
+    choices = ORDER + ["within", "older_than", "within_next"] + (["equals", "not_equals", "in"] if equality else []) \
+        + (["exists"] if allow_exists else [])
+    for _ in range(draw(st.integers(1, 2))):
+        op = draw(st.sampled_from(choices))
+        if op in ("within", "older_than", "within_next"):
+            ops[op] = draw(DURATION_TEXT)
+        elif op == "between":
+            ops[op] = [At(o) for o in sorted(draw(st.lists(st.sampled_from(LITERAL_OFFSETS), min_size=2, max_size=2)))]
+        elif op == "in":
+            ops[op] = draw(st.lists(LITERAL_TIME, min_size=1, max_size=2))
+        elif op == "exists":
+            ops[op] = draw(st.booleans())
+        else:
+            ops[op] = draw(LITERAL_TIME)
+    return ops
+
+
+NUMBER = st.sampled_from(NUMBERS)
+NUMBER_OPS = number_ops(NUMBER)
+NUMBER_OPS_NO_EXISTS = number_ops(NUMBER, allow_exists=False)
+COUNT_OPS = number_ops(st.integers(0, 3), allow_exists=False)
+QTY_OPS = number_ops(st.sampled_from([0, 1, 2, 5]), allow_exists=False)
+NAME_OPS = text_ops(TEXTS)
+EMAIL_OPS = text_ops(st.sampled_from([e for e in EMAILS if e]))
+CODE_OPS = st.one_of(NUMBER_OPS, text_ops(st.sampled_from([c for c in CODES if c is not None])))
+TIME_OPS = time_ops()
+AGGREGATE_TIME_OPS = time_ops(equality=False, allow_exists=False)
+
+
+@st.composite
+def attribute_conditions(draw):
+    column = draw(st.sampled_from(["name", "email", "code", "age", "score", "created_at", "vip"]))
+    if column in ("name", "email"):
+        if draw(st.integers(0, 5)) == 0:  # a text column against a number: unreadable values are NULL
+            ops = draw(NUMBER_OPS)
+        else:
+            ops = draw(NAME_OPS if column == "name" else EMAIL_OPS)
+    elif column == "code":
+        ops = draw(CODE_OPS)
+    elif column in ("age", "score"):
+        ops = draw(NUMBER_OPS)
+    elif column == "created_at":
+        ops = draw(TIME_OPS)
+    else:
+        op = draw(st.sampled_from(["equals", "not_equals", "in", "not_in", "exists"]))
+        value = draw(st.booleans())
+        ops = {op: [value] if op in ("in", "not_in") else value}
+    return {"attribute": column, **ops}
+
+
+CHANNELS = st.sampled_from(["web", "app", "Web", "WEB"])
+CATEGORY_VALUES = st.sampled_from([c for c in CATEGORIES if c is not None] + ["COATS"])
+FILTERS = {
+    "channel": st.one_of(CHANNELS, st.lists(CHANNELS, min_size=1, max_size=2), text_ops(CHANNELS)),
+    "properties.category": st.one_of(CATEGORY_VALUES, st.lists(CATEGORY_VALUES, min_size=1, max_size=2),
+                                     text_ops(CATEGORY_VALUES)),
+    "properties.amount": st.one_of(NUMBER, st.lists(NUMBER, min_size=1, max_size=2), NUMBER_OPS_NO_EXISTS),
+    "properties.gift": st.one_of(st.booleans(), st.booleans().map(lambda b: {"not_equals": b})),
+    "qty": QTY_OPS,
+}
+
+
+@st.composite
+def stream_conditions(draw):
+    stream = draw(st.sampled_from(["event", "event", "event", "page_view"]))
+    c = {stream: draw(st.one_of(st.none(), EVENT_GLOBS if stream == "event" else URL_GLOBS))}
+    if stream == "event" and draw(st.booleans()):
+        for path in draw(st.lists(st.sampled_from(sorted(FILTERS)), unique=True, min_size=1, max_size=2)):
+            c.setdefault("where", {})[path] = draw(FILTERS[path])
+    for key in draw(st.lists(st.sampled_from(["within", "older_than", "since", "until"]), unique=True, max_size=2)):
+        c[key] = draw(DURATION_TEXT if key in ("within", "older_than") else LITERAL_TIME)
+    of_paths = ["properties.amount", "properties.amount", "qty"] if stream == "event" else []
+    aggregates = ["count", "performed", "first", "last"] + (["sum", "avg", "min", "max"] if of_paths else [])
+    chosen = draw(st.lists(st.sampled_from(aggregates), unique=True, max_size=2))
+    if "performed" in chosen and "count" in chosen:
+        chosen.remove("count")
+    for agg in chosen:
+        if agg == "performed":
+            c[agg] = draw(st.booleans())
+        elif agg == "count":
+            c[agg] = draw(COUNT_OPS)
+        elif agg in ("first", "last"):
+            c[agg] = draw(AGGREGATE_TIME_OPS)
+        else:
+            c[agg] = {"of": draw(st.sampled_from(of_paths)), **draw(NUMBER_OPS_NO_EXISTS)}
+    return c
+
+
+LEAF = st.one_of(attribute_conditions(), stream_conditions(), stream_conditions())
+
+
+def conditions(depth: int = 3):
+    """Condition trees of depth <= `depth` (a leaf is depth 1)."""
+    if depth <= 1:
+        return LEAF
+    inner = conditions(depth - 1)
+    return st.one_of(
+        LEAF, LEAF,
+        st.builds(lambda kind, items: {kind: items}, st.sampled_from(["all", "any", "none"]),
+                  st.lists(inner, min_size=1, max_size=3)),
+        inner.map(lambda c: {"not": c}),
+    )
+
+
+CONDITIONS = conditions(3)
+
+
+@st.composite
+def cases(draw):
+    as_of = draw(st.sampled_from(AS_OFS))
+    condition, people, events, page_views = draw(st.tuples(CONDITIONS, people_rows(), EVENT_ROWS, PAGE_VIEW_ROWS))
+    return as_of, resolve(condition, as_of), resolve(people, as_of), resolve(events, as_of), resolve(page_views, as_of)
+
+
+# --- the comparison ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    wh = Warehouse(tmp_path_factory.mktemp("property") / "proj", PROJECT_YML)
+    yield wh
+    wh.con.close()
+
+
+def engine_and_reference(wh: Warehouse, as_of, condition, people, events, page_views):
+    wh.table("main.users", people, PEOPLE_TYPES)
+    wh.table("main.events", events, EVENT_TYPES)
+    wh.table("main.page_views", page_views, PAGE_VIEW_TYPES)
+    note("segment: " + yaml.safe_dump({"name": "s", "where": condition}, sort_keys=False))
+    expected = reference.members(condition, people, {"event": events, "page_view": page_views}, as_of=as_of,
+                                 stream_defs=STREAM_DEFS)
+    actual = wh.members(condition, as_of)
+    return actual, expected
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(case=cases())
+def test_engine_agrees_with_reference(warehouse, case):
+    as_of, condition, people, events, page_views = case
+    actual, expected = engine_and_reference(warehouse, as_of, condition, people, events, page_views)
+    assert actual == expected, (f"as_of {as_of}, condition {condition!r}: engine {sorted(actual)}, "
+                                f"reference {sorted(expected)}")
+
+
+@st.composite
+def pattern_cases(draw):
+    """Many values, one contains/not_contains pattern or one stream-name glob."""
+    values = draw(st.lists(NULLABLE_TEXTS, min_size=1, max_size=16))
+    people = [{"user_id": i + 1, "name": v} for i, v in enumerate(values)]
+    if draw(st.booleans()):
+        op = draw(st.sampled_from(["contains", "not_contains"]))
+        condition = {"attribute": "name", op: draw(CONTAINS_PATTERNS)}
+        if draw(st.booleans()):
+            condition["ignore_case"] = True
+        return condition, people, []
+    names = draw(st.lists(st.one_of(st.sampled_from(EVENT_NAMES), st.text(TEXT_ALPHABET, max_size=6)),
+                          min_size=1, max_size=16))
+    events = [{"user_id": i % 8 + 1, "occurred_at": AS_OFS[0], "event_name": n} for i, n in enumerate(names)]
+    return {"event": draw(name_globs([n for n in names if n] or ["x"]))}, people[:8], events
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(case=pattern_cases())
+def test_patterns_agree_with_reference(warehouse, case):
+    condition, people, events = case
+    people = [{**{c: None for c in PEOPLE_TYPES}, **p} for p in people]
+    events = [{**{c: None for c in EVENT_TYPES}, **e} for e in events]
+    assume(people)
+    actual, expected = engine_and_reference(warehouse, AS_OFS[0], condition, people, events, [])
+    assert actual == expected, f"condition {condition!r}: engine {sorted(actual)}, reference {sorted(expected)}"
