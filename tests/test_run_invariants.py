@@ -484,6 +484,25 @@ def test_replaying_changes_reproduces_members_over_mutating_runs(small):
     assert len(results) >= 5
 
 
+def test_changing_a_segments_fields_updates_each_continuing_member_once(small):
+    first = Project(small).run(select=["gmail"], as_of="2026-10-01")
+    assert first.ok
+    with db(small) as con:
+        before = members(con, "gmail")
+    (small / "segments" / "gmail.yml").write_text(
+        "name: gmail\nwhere: {attribute: email, contains: gmail}\nfields: [email, plan]\n")
+    second = Project(small).run(select=["gmail"], as_of="2026-10-02")
+    third = Project(small).run(select=["gmail"], as_of="2026-10-03")
+    assert (second.results[0].entered, second.results[0].exited, second.results[0].updated) == (0, 0, len(before))
+    assert (third.results[0].entered, third.results[0].exited, third.results[0].updated) == (0, 0, 0)
+    with db(small) as con:
+        got = members(con, "gmail")
+        assert replay(con, "gmail") == got
+        plans = dict(con.execute("SELECT user_id, plan FROM main.users").fetchall())
+    assert set(got) == set(before)
+    assert all(f == {"email": before[k][1]["email"], "plan": plans[k]} for k, (_, f) in got.items())
+
+
 # --------------------------------------------------------------------------------------------------
 # 3. same as_of, unchanged data: no change (realistic demo data, fields of every type, splits)
 # --------------------------------------------------------------------------------------------------
@@ -1007,6 +1026,43 @@ def test_a_segment_that_starts_failing_keeps_its_members_and_changes(small):
         changes_now = [r for r in table_rows(con, "segment_changes") if r[1] == "gmail"]
     assert members_now == [r for r in before[0] if r[0] == "gmail"]
     assert changes_now == [r for r in before[1] if r[1] == "gmail"]
+
+
+def test_a_broken_stream_fails_only_the_segments_reading_it(small):
+    first = Project(small).run(as_of="2026-10-01")
+    check_after_run(small, first)
+    with db(small) as con:
+        before = {n: members(con, n) for n in SMALL_NAMES}
+    mutate(small, "DROP TABLE main.events", "UPDATE main.users SET plan = 'pro' WHERE plan IS NULL")
+    result = Project(small).run(as_of="2026-10-02")
+    by = {r.segment: r for r in result.results}
+    readers = {"buyers", "big_spenders", "active_pro", "quiet"}
+    assert {n for n, r in by.items() if r.status != "success"} == readers, [(r.segment, r.status) for r in result.results]
+    assert all("events" in by[n].error for n in readers)
+    with db(small) as con:
+        for name in SMALL_NAMES:
+            got = members(con, name)
+            assert got == (before[name] if name in readers else expected_members(con, name, dt.datetime(2026, 10, 2), small))
+            assert replay(con, name) == got
+
+
+def test_a_static_segment_with_a_bad_csv_does_not_stop_the_others(small):
+    """The CSV is re-read on each run; when it no longer has the column, that segment fails, not the run."""
+    first = Project(small).run(as_of="2026-10-01")
+    check_after_run(small, first)
+    mutate(small, "UPDATE main.users SET plan = 'pro' WHERE plan IS NULL")
+    (small / "data" / "vip.csv").write_text("mail\nuser1@gmail.com\n")
+    try:
+        result = Project(small).run(as_of="2026-10-02")
+    except SegwarehouseError as e:
+        pytest.fail(f"the whole run failed because of one static segment's CSV: {e}")
+    by = {r.segment: r for r in result.results}
+    assert by["vip"].status == "error" and "vip.csv" in by["vip"].error and "email" in by["vip"].error
+    assert all(r.status == "success" for n, r in by.items() if n != "vip"), result.results
+    with db(small) as con:
+        assert members(con, "pro_users") == expected_members(con, "pro_users", dt.datetime(2026, 10, 2))
+    done = cli(small, "run", "--as-of", "2026-10-03")
+    assert done.returncode == 1 and "vip" in done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------------------------------
