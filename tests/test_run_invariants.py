@@ -805,16 +805,34 @@ def test_sigkill_at_random_points_leaves_every_segment_old_or_new(demo_template,
 # --------------------------------------------------------------------------------------------------
 # 6. concurrency
 # --------------------------------------------------------------------------------------------------
-HOLD = ("import duckdb, sys, time\n"
+HELPERS = Path(__file__).resolve().parent / "helpers"
+
+
+def armed_cli(project: Path, *args: str) -> subprocess.Popen:
+    """A CLI process already started and imported, that runs when `fire` is called."""
+    proc = subprocess.Popen([sys.executable, str(HELPERS / "cli_on_signal.py"), "--project-dir", str(project), *args],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def fire(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
+    out, err = proc.communicate("go\n", timeout=timeout)
+    return proc.returncode, out + err
+
+
+HOLD = ("import duckdb, sys\n"
         "con = duckdb.connect(sys.argv[1])\n"
         "print('locked', flush=True)\n"
-        "time.sleep(float(sys.argv[2]))\n"
+        "sys.stdin.readline()\n"
         "con.close()\n")
 
 
 def test_second_run_fails_at_once_while_the_database_is_held_and_waits_with_wait(small):
     Project(small).run(as_of="2026-10-01")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(small / DB), "6"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(small / DB)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         t0 = time.monotonic()
@@ -832,13 +850,16 @@ def test_second_run_fails_at_once_while_the_database_is_held_and_waits_with_wait
         lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         assert any("--wait" in json.dumps(x) for x in lines), done.stdout
 
-        waiting = popen_cli(small, "run", "--as-of", "2026-10-02", "--wait")
+        waiting = armed_cli(small, "run", "--as-of", "2026-10-02", "--wait")
+        waiting.stdin.write("go\n")
+        waiting.stdin.flush()
         time.sleep(2.0)
         if waiting.poll() is not None:
             pytest.fail("with --wait the run must wait for the lock, not fail: " + "".join(waiting.communicate()))
-        assert holder.poll() is None
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
         out, err = waiting.communicate(timeout=60)
-        assert holder.poll() is not None, "the waiting run finished while the other process still held the file"
         assert waiting.returncode == 0, out + err
     finally:
         if holder.poll() is None:
@@ -865,27 +886,28 @@ def _read_until(proc: subprocess.Popen, event: str, timeout: float = 30) -> list
 
 def test_two_real_runs_never_interleave(demo_template, tmp_path):
     work = copy_project(demo_template, tmp_path / "work")
-    first = popen_cli(work, "run", "--as-of", DEMO_T2, log_json=True)
+    second = armed_cli(work, "run", "--as-of", "2026-11-02")
+    third = armed_cli(work, "--log-format", "json", "run", "--as-of", "2026-11-02", "--wait")
+    first = popen_cli(work, "run", "--as-of", DEMO_T2, "--threads", "1", log_json=True)
     try:
         _read_until(first, "run_started")
         t0 = time.monotonic()
-        second = cli(work, "run", "--as-of", "2026-11-02", timeout=30)
+        code, text = fire(second, timeout=30)
         elapsed = time.monotonic() - t0
         first_still_running = first.poll() is None
-        assert second.returncode == 1, second.stdout + second.stderr
-        assert "--wait" in second.stdout + second.stderr
+        assert code == 1, text
+        assert "--wait" in text and "Traceback" not in text, text
         assert elapsed < 5, f"the second run must fail at once, took {elapsed:.1f}s"
         assert first_still_running, "the first run ended before the second one tried; make the project slower"
-        third = popen_cli(work, "run", "--as-of", "2026-11-02", "--wait", log_json=True)
-        out3, err3 = third.communicate(timeout=120)
+        code3, out3 = fire(third)
         out1, err1 = first.communicate(timeout=120)
     finally:
-        for p in (first,):
+        for p in (first, second, third):
             if p.poll() is None:
                 p.kill()
                 p.wait()
     assert first.returncode == 0, out1 + err1
-    assert third.returncode == 0, out3 + err3
+    assert code3 == 0, out3
     run_ids = [json.loads(line).get("run_id") for line in out3.splitlines() if '"run_started"' in line]
     with db(work) as con:
         spans = con.execute(f"SELECT run_id, min(started_at), max(finished_at), count(*), "
