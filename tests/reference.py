@@ -32,6 +32,7 @@ AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last")
 DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 
 
 class Undefined(Exception):
@@ -99,7 +100,7 @@ def read(value: Any, kind: str) -> Any:
         if is_number(value):
             return value
         if isinstance(value, str) and NUMERIC_TEXT.match(value):
-            return float(value)
+            return int(value) if INTEGER_TEXT.match(value) else float(value)  # exact for large integers
         return None
     if kind == "bool":
         return value if isinstance(value, bool) else None

@@ -54,6 +54,25 @@ def db_value(v: Any, type_: str) -> Any:
     return v
 
 
+def create_table(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict],
+                 types: Optional[dict[str, str]] = None) -> None:
+    """CREATE OR REPLACE TABLE name with `types` (others inferred from the rows), holding `rows`."""
+    columns = dict(types or {})
+    for row in rows:
+        for column in row:
+            columns.setdefault(column, None)
+    for column, type_ in columns.items():
+        if type_ is None:
+            columns[column] = sql_type([row.get(column) for row in rows])
+    ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    con.execute(f"CREATE OR REPLACE TABLE {name} ({ddl})")
+    if rows:
+        names = list(columns)
+        tuple_ = "(" + ", ".join("?" for _ in names) + ")"
+        con.execute(f"INSERT INTO {name} VALUES " + ", ".join(tuple_ for _ in rows),
+                    [db_value(row.get(c), columns[c]) for row in rows for c in names])
+
+
 class Warehouse:
     """One project directory and one in-memory DuckDB connection; tables are replaced at will."""
 
@@ -65,20 +84,7 @@ class Warehouse:
         self.stream_rows: dict[str, list[dict]] = {}
 
     def table(self, name: str, rows: list[dict], types: Optional[dict[str, str]] = None) -> None:
-        columns = dict(types or {})
-        for row in rows:
-            for column in row:
-                columns.setdefault(column, None)
-        for column, type_ in columns.items():
-            if type_ is None:
-                columns[column] = sql_type([row.get(column) for row in rows])
-        ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} ({ddl})")
-        if rows:
-            names = list(columns)
-            tuple_ = "(" + ", ".join("?" for _ in names) + ")"
-            self.con.execute(f"INSERT INTO {name} VALUES " + ", ".join(tuple_ for _ in rows),
-                             [db_value(row.get(c), columns[c]) for row in rows for c in names])
+        create_table(self.con, name, rows, types)
 
     def people(self, rows: list[dict], **types: str) -> None:
         self.people_rows = rows
@@ -902,6 +908,36 @@ def test_large_integers_compare_exactly(wh):
     check(wh, {"attribute": "ext", "in": [2 ** 53 + 1]}, {2})
     check(wh, {"attribute": "ext", "gt": 2 ** 53}, {2})
     check(wh, {"attribute": "ext", "not_equals": 2 ** 53}, {2, 3})
+
+
+def test_large_integer_literal_against_fractional_values(wh):
+    # a bound beyond 2**53 must not round the value it is compared with: -0.4 is below 0, 12.5 below 13
+    big = 2 ** 53 + 1
+    wh.people([{"user_id": 1, "x": -0.4, "t": "-0.4"}, {"user_id": 2, "x": 0.4, "t": "0.4"},
+               {"user_id": 3, "x": 12.5, "t": "12.5"}, {"user_id": 4, "x": None, "t": "n/a"}],
+              x="DOUBLE", t="VARCHAR")
+    for column in ("x", "t"):
+        check(wh, {"attribute": column, "between": [0, big]}, {2, 3})
+        check(wh, {"attribute": column, "between": [13, big]}, set())
+        check(wh, {"attribute": column, "between": [-big, 12]}, {1, 2})
+        check(wh, {"attribute": column, "gt": -big, "lt": 0}, {1})
+
+
+def test_very_large_doubles_compare_with_large_integers(wh):
+    big = 2 ** 53 + 1
+    wh.people([{"user_id": 1, "x": 1e300}, {"user_id": 2, "x": -1e300}, {"user_id": 3, "x": 1.0}], x="DOUBLE")
+    check(wh, {"attribute": "x", "gte": big}, {1})
+    check(wh, {"attribute": "x", "lt": -big}, {2})
+    check(wh, {"attribute": "x", "not_equals": big}, {1, 2, 3})
+
+
+def test_large_integers_in_json_compare_exactly(wh):
+    wh.people([{"user_id": i} for i in range(1, 4)])
+    wh.events([_event(1, "p", id=2 ** 53 + 1), _event(2, "p", id=2 ** 53), _event(3, "p", id=str(2 ** 53 + 1))])
+    check(wh, {"event": "p", "where": {"properties.id": 2 ** 53 + 1}}, {1, 3})
+    check(wh, {"event": "p", "where": {"properties.id": {"gt": 2 ** 53}}}, {1, 3})
+    check(wh, {"event": "p", "max": {"of": "properties.id", "equals": 2 ** 53 + 1}}, {1, 3})
+    check(wh, {"event": "p", "sum": {"of": "properties.id", "equals": 2 ** 53}}, {2})
 
 
 def test_json_boolean_compares_only_with_json_booleans(wh):

@@ -16,7 +16,10 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import reference
-from test_conditions import Warehouse
+from segwarehouse.adapters.duckdb import DuckDBAdapter
+from segwarehouse.materialize.runner import Runner
+from segwarehouse.project.loader import load_project
+from test_conditions import Warehouse, create_table
 
 PROJECT_YML = """\
 name: t
@@ -33,7 +36,7 @@ STREAM_DEFS = {
     "page_view": reference.StreamDef("user_id", "viewed_at", "url"),
 }
 PEOPLE_TYPES = {"user_id": "BIGINT", "name": "VARCHAR", "email": "VARCHAR", "code": "VARCHAR", "age": "BIGINT",
-                "score": "DOUBLE", "created_at": "TIMESTAMP", "vip": "BOOLEAN"}
+                "score": "DOUBLE", "created_at": "TIMESTAMP", "vip": "BOOLEAN", "big": "BIGINT"}
 EVENT_TYPES = {"user_id": "BIGINT", "occurred_at": "TIMESTAMP", "event_name": "VARCHAR", "properties": "JSON",
                "channel": "VARCHAR", "qty": "BIGINT"}
 PAGE_VIEW_TYPES = {"user_id": "BIGINT", "viewed_at": "TIMESTAMP", "url": "VARCHAR"}
@@ -60,7 +63,24 @@ class At:
         return f"At({self.offset!r})"
 
 
+class AtText(At):
+    """A time written as ISO-8601 text in a JSON property, in a zone `hours` east of UTC (0: "Z")."""
+
+    def __init__(self, offset: dt.timedelta, hours: int):
+        super().__init__(offset)
+        self.hours = hours
+
+    def __repr__(self) -> str:
+        return f"AtText({self.offset!r}, {self.hours})"
+
+    def text(self, as_of: dt.datetime) -> str:
+        local = as_of + self.offset + dt.timedelta(hours=self.hours)
+        return local.isoformat() + ("Z" if self.hours == 0 else f"{self.hours:+03d}:00")
+
+
 def resolve(value, as_of: dt.datetime):
+    if isinstance(value, AtText):
+        return value.text(as_of)
     if isinstance(value, At):
         return as_of + value.offset
     if isinstance(value, dict):
@@ -76,13 +96,17 @@ TEXT_ALPHABET = "aAbBwinterWSl " + SPECIAL + REGEX_SPECIAL
 TEXT_VOCAB = ["Ann", "ann", "ANN", "winter sale", "Winter Sale", "the winner", "sale+winter", "a+b", "a|b", "a*b",
               "a\\b", "a\\d", "50%_off", "50 off", "O'Brien", 'say "hi"', "", "%", "_", "*", "|"]
 EMAILS = ["ann@gmail.com", "Bob@Yahoo.com", "x_y%z@mail.com", "o'brien@mail.com", "pipe|plus+star*@x.io", None]
-CODES = ["12", "12.5", "-3", "007", "n/a", "", "abc", None]
+CODES = ["12", "12.5", "-3", "-0.4", "007", "n/a", "", "abc", "9007199254740993", None]
 EVENT_NAMES = ["add_to_cart", "checkout_started", "purchase", "Purchase", "purchase_v2", "a+b", "a|b", "x*y",
                "back\\slash", "50%_off", "5_%off", "v1.2(beta)", "[x]^$?", None]
 URLS = ["/shop/winter/coats", "/winter/", "/shop/winter", "/Winter/sale", "/shop/summer/coats", "/", None]
 CATEGORIES = ["coats", "Coats", "boots", "winter 50%_off", "it's", 'a "b"', "a\\b", None]
-AMOUNTS = [10, 20, 12.5, -3, 0, "12.5", "7", "n/a", "", True, False, None]
-NUMBERS = [-3, 0, 1, 7, 10, 12, 12.5, 20, 30]
+AMOUNTS = [10, 20, 12.5, -3, 0, -0.4, "12.5", "0.4", "7", "n/a", "", True, False, None]
+BIG = [2 ** 53 - 1, 2 ** 53, 2 ** 53 + 1, 5]  # 2**53 + 1 has no exact double
+# Literals: small numbers on both sides of the data, and bounds beyond 2**53 (which must not round the
+# fractional values compared with them).
+NUMBERS = [-3, 0, 1, 7, 10, 12, 12.5, 13, 20, 30, 2 ** 53 + 1, -(2 ** 53 + 1)]
+GIFTS = [True, False, None, 1, 0, "yes"]
 
 TEXTS = st.one_of(st.sampled_from(TEXT_VOCAB), st.text(TEXT_ALPHABET, max_size=8))
 NULLABLE_TEXTS = st.one_of(st.none(), TEXTS)
@@ -101,9 +125,10 @@ def people_rows(draw):
         "email": draw(st.sampled_from(EMAILS)),
         "code": draw(st.sampled_from(CODES)),
         "age": draw(st.one_of(st.none(), st.integers(-5, 60))),
-        "score": draw(st.sampled_from([None, -2.5, 0.0, 1.5, 7.0, 12.5])),
+        "score": draw(st.sampled_from([None, -2.5, -0.4, 0.0, 0.4, 1.5, 7.0, 12.5])),
         "created_at": draw(st.one_of(st.none(), ROW_TIME)),
         "vip": draw(st.sampled_from([None, True, False])),
+        "big": draw(st.sampled_from([None] + BIG)),
     } for key in ids]
 
 
@@ -112,9 +137,12 @@ def properties(draw):
     if draw(st.integers(0, 9)) == 0:
         return None
     props = {}
-    for key, values in (("amount", AMOUNTS), ("category", CATEGORIES), ("gift", [True, False, None])):
+    for key, values in (("amount", AMOUNTS), ("category", CATEGORIES), ("gift", GIFTS)):
         if draw(st.integers(0, 2)):
             props[key] = draw(st.sampled_from(values))
+    if draw(st.booleans()):  # a time as text, in UTC or with an offset, or not a time at all
+        props["when"] = draw(st.one_of(st.builds(AtText, st.sampled_from(OFFSETS), st.sampled_from([0, 1, -5])),
+                                       st.just("soon")))
     return props
 
 
@@ -267,6 +295,7 @@ NUMBER_OPS = number_ops(NUMBER)
 NUMBER_OPS_NO_EXISTS = number_ops(NUMBER, allow_exists=False)
 COUNT_OPS = number_ops(st.integers(0, 3), allow_exists=False)
 QTY_OPS = number_ops(st.sampled_from([0, 1, 2, 5]), allow_exists=False)
+BIG_OPS = number_ops(st.sampled_from(BIG))
 NAME_OPS = text_ops(TEXTS)
 EMAIL_OPS = text_ops(st.sampled_from([e for e in EMAILS if e]))
 CODE_OPS = st.one_of(NUMBER_OPS, text_ops(st.sampled_from([c for c in CODES if c is not None])))
@@ -276,7 +305,7 @@ AGGREGATE_TIME_OPS = time_ops(equality=False, allow_exists=False)
 
 @st.composite
 def attribute_conditions(draw):
-    column = draw(st.sampled_from(["name", "email", "code", "age", "score", "created_at", "vip"]))
+    column = draw(st.sampled_from(["name", "email", "code", "age", "score", "created_at", "vip", "big"]))
     if column in ("name", "email"):
         if draw(st.integers(0, 5)) == 0:  # a text column against a number: unreadable values are NULL
             ops = draw(NUMBER_OPS)
@@ -286,6 +315,8 @@ def attribute_conditions(draw):
         ops = draw(CODE_OPS)
     elif column in ("age", "score"):
         ops = draw(NUMBER_OPS)
+    elif column == "big":
+        ops = draw(BIG_OPS)
     elif column == "created_at":
         ops = draw(TIME_OPS)
     else:
@@ -302,7 +333,9 @@ FILTERS = {
     "properties.category": st.one_of(CATEGORY_VALUES, st.lists(CATEGORY_VALUES, min_size=1, max_size=2),
                                      text_ops(CATEGORY_VALUES)),
     "properties.amount": st.one_of(NUMBER, st.lists(NUMBER, min_size=1, max_size=2), NUMBER_OPS_NO_EXISTS),
-    "properties.gift": st.one_of(st.booleans(), st.booleans().map(lambda b: {"not_equals": b})),
+    "properties.gift": st.one_of(st.booleans(), st.booleans().map(lambda b: {"not_equals": b}),
+                                 st.sampled_from([0, 1]), st.sampled_from([0, 1]).map(lambda n: {"not_equals": n})),
+    "properties.when": AGGREGATE_TIME_OPS,
     "qty": QTY_OPS,
 }
 
@@ -416,3 +449,46 @@ def test_patterns_agree_with_reference(warehouse, case):
     assume(people)
     actual, expected = engine_and_reference(warehouse, AS_OFS[0], condition, people, events, [])
     assert actual == expected, f"condition {condition!r}: engine {sorted(actual)}, reference {sorted(expected)}"
+
+
+# --- the run path --------------------------------------------------------------------------------------
+# `segwarehouse run` plans every selected segment together (shared scans, FILTER clauses, references
+# inlined), so several random segments are run at once through the Runner and each one's members in
+# segment_members must be what the reference selects.
+
+@st.composite
+def run_cases(draw):
+    as_of = draw(st.sampled_from(AS_OFS))
+    conditions_ = draw(st.lists(CONDITIONS, min_size=2, max_size=4))
+    segments = {f"s{i}": c for i, c in enumerate(conditions_)}
+    segments["ref"] = {"all": [{"segment": "s0"}, {"not": {"segment": "s1"}}]}
+    people, events, page_views = draw(st.tuples(people_rows(), EVENT_ROWS, PAGE_VIEW_ROWS))
+    return (as_of, resolve(segments, as_of), resolve(people, as_of), resolve(events, as_of),
+            resolve(page_views, as_of))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(case=run_cases())
+def test_run_agrees_with_reference(warehouse, case):
+    as_of, segments, people, events, page_views = case
+    warehouse.write_segments([{"name": name, "where": c} for name, c in segments.items()])
+    note("segments: " + yaml.safe_dump(segments, sort_keys=False))
+    loaded = load_project(warehouse.root)
+    adapter = DuckDBAdapter({"path": ":memory:"}).connect()
+    try:
+        create_table(adapter.con, "main.users", people, PEOPLE_TYPES)
+        create_table(adapter.con, "main.events", events, EVENT_TYPES)
+        create_table(adapter.con, "main.page_views", page_views, PAGE_VIEW_TYPES)
+        result = Runner(loaded, adapter).run(list(loaded.segments), as_of)
+        assert result.ok, [(r.segment, r.error) for r in result.results]
+        actual = {name: set() for name in segments}
+        for segment, person in adapter.con.execute(
+                'SELECT segment, person_id FROM "segwarehouse"."segment_members"').fetchall():
+            actual[segment].add(person)
+    finally:
+        adapter.close()
+    evaluator = reference.Evaluator(people, {"event": events, "page_view": page_views}, as_of=as_of,
+                                    stream_defs=STREAM_DEFS, segments=segments)
+    expected = {name: evaluator.members(c) for name, c in segments.items()}
+    assert actual == expected
