@@ -978,7 +978,9 @@ FAILING = {
     "b_pro.yml": "name: pro_users\nwhere: {attribute: plan, equals: pro}\nfields: [email, plan]\n",
     "c_refs.yml": "name: refs_broken\nwhere:\n  all:\n    - segment: a_broken\n    - {attribute: plan, equals: pro}\n",
     "d_gmail.yml": "name: gmail\nwhere: {attribute: email, contains: gmail}\nfields: [email, ltv]\n",
+    "e_refs.yml": "name: only_refs_broken\nwhere: {segment: a_broken}\n",
 }
+FAILING_NAMES = {"a_broken", "pro_users", "refs_broken", "gmail", "only_refs_broken"}
 
 
 def _nothing_written_for(con, names) -> None:
@@ -995,13 +997,14 @@ def test_a_failing_segment_does_not_stop_the_others(tmp_path):
     assert not result.ok
     assert by["a_broken"].status == "error" and "no_such_column" in by["a_broken"].error
     assert by["pro_users"].status == "success" and by["gmail"].status == "success"
-    assert by["refs_broken"].status == "skipped", by["refs_broken"]
-    assert "a_broken" in (by["refs_broken"].error or ""), by["refs_broken"].error
+    for name in ("refs_broken", "only_refs_broken"):
+        assert by[name].status == "skipped", by[name]
+        assert "a_broken" in (by[name].error or ""), by[name].error
     with db(root) as con:
         for name in ("pro_users", "gmail"):
             assert members(con, name) == expected_members(con, name, T0)
             assert replay(con, name) == members(con, name)
-        _nothing_written_for(con, ["a_broken", "refs_broken"])
+        _nothing_written_for(con, ["a_broken", "refs_broken", "only_refs_broken"])
         runs = con.execute(f"SELECT status, error FROM {OUT}.segment_runs WHERE segment = 'a_broken'").fetchall()
     assert len(runs) == 1 and runs[0][0] == "error" and "no_such_column" in runs[0][1], runs
 
@@ -1010,8 +1013,9 @@ def test_a_failing_segment_does_not_stop_the_others(tmp_path):
     text = done.stdout + done.stderr
     assert "a_broken" in text and "no_such_column" in text and "Traceback" not in text
     # referencing the failing segment without selecting it: still not successful
-    alone = Project(root).run(select=["refs_broken"], as_of="2026-10-03")
-    assert alone.results[0].status != "success"
+    for name in ("refs_broken", "only_refs_broken"):
+        alone = Project(root).run(select=[name], as_of="2026-10-03")
+        assert [r.status for r in alone.results] != ["success"], alone.results
 
 
 def test_fail_fast_skips_the_rest(tmp_path):
@@ -1019,7 +1023,7 @@ def test_fail_fast_skips_the_rest(tmp_path):
     create_small_tables(root)
     result = Project(root).run(as_of="2026-10-01", fail_fast=True)
     statuses = [(r.segment, r.status) for r in result.results]
-    assert {s for s, _ in statuses} == {"a_broken", "pro_users", "refs_broken", "gmail"}, statuses
+    assert {s for s, _ in statuses} == FAILING_NAMES, statuses
     at = [s for s, _ in statuses].index("a_broken")
     assert statuses[at][1] == "error"
     assert all(st == "success" for _, st in statuses[:at]), statuses
@@ -1222,7 +1226,7 @@ def test_run_writes_run_results_and_manifest_and_json_log_lines(tmp_path):
             records.append(record)
     assert records and "Traceback" not in done.stderr
     finished = {r.get("segment"): r for r in records if r.get("event") == "segment_finished"}
-    assert set(finished) >= {"a_broken", "pro_users", "gmail", "refs_broken"}, records
+    assert set(finished) >= FAILING_NAMES, records
 
     results = json.loads((root / "target" / "run_results.json").read_text())
     manifest = json.loads((root / "target" / "manifest.json").read_text())
@@ -1231,7 +1235,7 @@ def test_run_writes_run_results_and_manifest_and_json_log_lines(tmp_path):
         assert meta["invocation_id"] and _parse_time(meta["generated_at"]) >= before
     assert results["metadata"]["invocation_id"] == manifest["metadata"]["invocation_id"]
     entries = {_segment_of(e): e for e in results["results"]}
-    assert set(entries) == {"a_broken", "pro_users", "gmail", "refs_broken"}, entries
+    assert set(entries) == FAILING_NAMES, entries
     assert entries["a_broken"]["status"] == "error"
     assert entries["refs_broken"]["status"] == "skipped"
     with db(root) as con:
@@ -1243,7 +1247,7 @@ def test_run_writes_run_results_and_manifest_and_json_log_lines(tmp_path):
             assert m == len(members(con, name)) > 0
     nodes = manifest.get("segments") or manifest.get("nodes")
     names = {n["name"] for n in (nodes.values() if isinstance(nodes, dict) else nodes)}
-    assert names >= {"a_broken", "pro_users", "gmail", "refs_broken"}
+    assert names >= FAILING_NAMES
 
     again = cli(root, "run", "-s", "pro_users", "--as-of", "2026-10-02")
     assert again.returncode == 0, again.stdout + again.stderr
