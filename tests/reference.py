@@ -246,11 +246,15 @@ def aggregate_holds(ops: Mapping[str, Any], value: Any, as_of: dt.datetime) -> b
 # --- the evaluator ----------------------------------------------------------------------------------
 
 def path_value(row: Mapping[str, Any], path: str) -> Any:
-    """`column` or `column.a.b` (a JSON path; the column holds a dict or JSON text). JSON null is NULL."""
+    """`column` or `column.a.b` (a JSON path; the column holds a dict or JSON text). JSON null, a missing
+    key and text that is not JSON at all are NULL."""
     column, *keys = path.split(".")
     value = row.get(column)
     if keys and isinstance(value, str):
-        value = json.loads(value)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value

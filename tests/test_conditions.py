@@ -940,6 +940,20 @@ def test_large_integers_in_json_compare_exactly(wh):
     check(wh, {"event": "p", "sum": {"of": "properties.id", "equals": 2 ** 53}}, {2})
 
 
+def test_properties_as_json_text_and_malformed_json_never_abort(wh):
+    # warehouses often keep JSON as text; a row whose text is not JSON has no readable property
+    # (SPEC 4 rule 5: "a value that can't be read as that type does not match (it never aborts the run)")
+    wh.people([{"user_id": i} for i in range(1, 4)])
+    wh.events([{"user_id": 1, "event_name": "p", "occurred_at": AS_OF - DAY, "properties": '{"a": 5}'},
+               {"user_id": 2, "event_name": "p", "occurred_at": AS_OF - DAY, "properties": "not json"},
+               {"user_id": 3, "event_name": "p", "occurred_at": AS_OF - DAY, "properties": '{"a": "n/a"}'}],
+              properties="VARCHAR")
+    check(wh, {"event": "p", "where": {"properties.a": 5}}, {1})
+    check(wh, {"event": "p", "where": {"properties.a": {"not_equals": 5}}}, {2, 3})
+    check(wh, {"event": "p", "sum": {"of": "properties.a", "equals": 0}}, {2, 3})
+    check(wh, {"event": "p"}, {1, 2, 3})
+
+
 def test_json_boolean_compares_only_with_json_booleans(wh):
     wh.people([{"user_id": i} for i in range(1, 6)])
     wh.events([_event(1, "p", gift=True), _event(2, "p", gift=False), _event(3, "p", gift=1),

@@ -492,3 +492,50 @@ def test_run_agrees_with_reference(warehouse, case):
                                     stream_defs=STREAM_DEFS, segments=segments)
     expected = {name: evaluator.members(c) for name, c in segments.items()}
     assert actual == expected
+
+
+# --- numbers -----------------------------------------------------------------------------------------
+# One numeric operator over many values at once: integers, fractions just either side of a bound,
+# integers beyond 2**53 (no exact double), huge doubles, numeric text and text that is not a number,
+# in a DOUBLE, a BIGINT, a VARCHAR column and a JSON property (also through min/max).
+
+EDGE_NUMBERS = [-0.4, 0.4, 12.5, -2.5, 0.1, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 1, -(2 ** 53 + 1), 1e300, -1e300]
+ANY_NUMBER = st.one_of(st.integers(-20, 20), st.sampled_from(EDGE_NUMBERS),
+                       st.floats(-100, 100, allow_nan=False).map(lambda f: round(f, 2)))
+
+
+@st.composite
+def number_cases(draw):
+    where = draw(st.sampled_from(["score", "big", "code", "properties.amount", "max", "min"]))
+    values = draw(st.lists(st.one_of(st.none(), ANY_NUMBER, st.just("n/a")), min_size=1, max_size=16))
+    if where == "score":
+        values = [float(v) if isinstance(v, (int, float)) and abs(v) < 2 ** 53 else None for v in values]
+    elif where == "big":
+        values = [v if isinstance(v, int) else None for v in values]
+    elif where == "code":
+        values = [None if v is None else str(v) for v in values]
+    ops = draw(number_ops(st.one_of(ANY_NUMBER, st.sampled_from(values).filter(
+        lambda v: isinstance(v, (int, float)))), allow_exists=False))
+    people = [{**{c: None for c in PEOPLE_TYPES}, "user_id": i + 1} for i in range(len(values))]
+    events = []
+    if where in ("score", "big", "code"):
+        for person, value in zip(people, values):
+            person[where] = value
+        return {"attribute": where, **ops}, people, events
+    for i, value in enumerate(values):
+        user = i % 8 + 1 if where in ("max", "min") else i + 1
+        events.append({**{c: None for c in EVENT_TYPES}, "user_id": user, "occurred_at": AS_OFS[0],
+                       "event_name": "p", "properties": {"amount": value}})
+    if where == "properties.amount":
+        return {"event": "p", "where": {"properties.amount": ops}}, people, events
+    return {"event": "p", where: {"of": "properties.amount", **ops}}, people[:8], events
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(case=number_cases())
+def test_number_comparisons_agree_with_reference(warehouse, case):
+    condition, people, events = case
+    actual, expected = engine_and_reference(warehouse, AS_OFS[0], condition, people, events, [])
+    assert actual == expected, (f"condition {condition!r} over {[p for p in people]} / {events}: "
+                                f"engine {sorted(actual)}, reference {sorted(expected)}")
