@@ -25,7 +25,6 @@ import reference
 
 AS_OF = dt.datetime(2026, 11, 1, 0, 0, 0)
 DAY = dt.timedelta(days=1)
-SECOND = dt.timedelta(seconds=1)
 MICRO = dt.timedelta(microseconds=1)
 
 EVENT_COLUMNS = {"user_id": "BIGINT", "occurred_at": "TIMESTAMP", "event_name": "VARCHAR", "properties": "JSON"}
@@ -335,6 +334,13 @@ def test_text_column_compared_with_text(typed):
     check(typed, {"attribute": "code", "in": ["n/a", "12.5"]}, {2, 3})
 
 
+def test_in_list_mixing_numbers_and_text(typed):
+    # each item compares with its own type: 12 as a number, "n/a" as text
+    check(typed, {"attribute": "code", "in": [12, "n/a"]}, {1, 3})
+    check(typed, {"attribute": "code", "not_in": [12, "n/a"]}, {2, 4})
+    check(typed, {"attribute": "code", "in": [12.5, "12"]}, {1, 2})
+
+
 def test_exists(typed):
     check(typed, {"attribute": "age", "exists": True}, {1, 2, 3})
     check(typed, {"attribute": "age", "exists": False}, {4})
@@ -610,6 +616,42 @@ def test_window_keys_intersect(timeline):
 def test_window_follows_as_of(timeline):
     check(timeline, {"event": "buy", "within": "7d"}, {1, 5}, as_of=AS_OF + DAY)
     check(timeline, {"event": "buy", "within": "31d"}, {1, 5, 6}, as_of=AS_OF + 30 * DAY)
+
+
+def test_window_bounds_written_with_an_offset(timeline):
+    # 2026-10-25T02:00:00+02:00 is 2026-10-25T00:00:00Z = as_of - 7d
+    check(timeline, {"event": "buy", "since": "2026-10-25T02:00:00+02:00"}, {1, 2, 3})
+    check(timeline, {"event": "buy", "until": "2026-10-25T02:00:00+02:00"}, {4, 7})
+
+
+def test_stream_conditions_through_segment_tests(make_project):
+    """The same rules through `segwarehouse test` (SPEC section 10), with types inferred from YAML."""
+    project = make_project({"s.yml": """\
+        name: lapsed_buyers
+        where:
+          all:
+            - event: purchase
+              where: {properties.amount: {gte: 50}}
+              older_than: 30d
+            - event: purchase
+              within: 30d
+              performed: false
+        tests:
+          - name: boundaries
+            as_of: 2026-11-01T00:00:00Z
+            given:
+              people: [{user_id: 1}, {user_id: 2}, {user_id: 3}, {user_id: 4}]
+              event:
+                - {user_id: 1, event_name: purchase, occurred_at: 2026-10-02T00:00:00Z, properties: {amount: 60}}
+                - {user_id: 2, event_name: purchase, occurred_at: 2026-10-02T00:00:01Z, properties: {amount: 60}}
+                - {user_id: 3, event_name: purchase, occurred_at: 2026-09-01T00:00:00Z, properties: {amount: "75"}}
+                - {user_id: 3, event_name: purchase, occurred_at: 2026-11-01T00:00:01Z, properties: {amount: 1}}
+                - {user_id: 4, event_name: purchase, occurred_at: 2026-09-01T00:00:00Z, properties: {amount: n/a}}
+                - {user_id: 9, event_name: purchase, occurred_at: 2026-09-01T00:00:00Z, properties: {amount: 99}}
+            expect: [1, 3]
+        """})
+    results = project.test()
+    assert [(r.passed, r.actual, r.error) for r in results] == [(True, [1, 3], None)]
 
 
 # =====================================================================================================
