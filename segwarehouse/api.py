@@ -25,7 +25,7 @@ from .compiler.plan import standalone_query
 from .errors import RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .materialize.export import export_query, write_csv
-from .materialize.runner import RunResult, Runner, utc_now
+from .materialize.runner import RunResult, Runner, closure, utc_now
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
 from .spec.values import to_utc
@@ -164,7 +164,9 @@ class Project:
         query = standalone_query(self.loaded.config, self.segments, segment, as_of)
         with self.connect() as adapter:
             runner = Runner(self.loaded, adapter, self.reporter)
-            runner.load_static([n for n in self.segments if self.segments[n].static])
+            _, broken = runner.load_static([n for n in closure(self.segments, [segment]) if self.segments[n].static])
+            if broken:
+                raise RunError("; ".join(broken.values()))
             members = query.subquery("m")
             count = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(members))[0][0]
             sample = adapter.execute(exp.select("*").from_(query.subquery("m")).order_by(

@@ -15,8 +15,9 @@ class TextConsole:
     """Events for people: a progress bar while segments run (only on a terminal), then tables."""
 
     def __init__(self) -> None:
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        # soft_wrap: never break a FILE:LINE: message over lines, whatever the terminal width
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self._progress: Optional[Progress] = None
         self._task = None
 

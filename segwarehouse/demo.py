@@ -2,9 +2,11 @@
 
 `generate_demo` builds five tables (users, events, page_views,
 message_activity, devices) inside DuckDB with set-based SQL only: every
-"random" choice is `hash($seed, user_id, row, salt)` mapped to [0, 1), so the
-same (people, seed, anchor) always yields byte-identical tables, whatever the
-thread count. All SQL below is constant text; seed, people and anchor are bound
+"random" choice is `hash(hash($seed, user_id, row, salt))` mapped to [0, 1),
+so the same (people, seed, anchor) always yields byte-identical tables, whatever
+the thread count. (The outer hash matters: DuckDB combines a multi-argument
+hash by XOR-ing in the last argument, so hashes that differ only in their salt
+differ by a constant and their draws would be correlated.) All SQL below is constant text; seed, people and anchor are bound
 as prepared-statement parameters and the schema is a sqlglot-quoted identifier.
 
 Times are "seconds before the anchor" until the last step. The data covers
@@ -53,23 +55,23 @@ geo(country, lo, hi, language, phone_prefix, phone_digits, cities) AS (VALUES
 draws AS (
     SELECT
         i AS user_id,
-        hash($seed::BIGINT, i, 'kind')     % 1000000000 / 1e9 AS u_kind,
-        hash($seed::BIGINT, i, 'signup')   % 1000000000 / 1e9 AS u_signup,
-        hash($seed::BIGINT, i, 'lapse')    % 1000000000 / 1e9 AS u_lapse,
-        hash($seed::BIGINT, i, 'activity') % 1000000000 / 1e9 AS u_activity,
-        hash($seed::BIGINT, i, 'channel')  % 1000000000 / 1e9 AS u_channel,
-        hash($seed::BIGINT, i, 'country')  % 1000000000 / 1e9 AS u_country,
-        hash($seed::BIGINT, i, 'city')     % 1000000000 / 1e9 AS u_city,
-        hash($seed::BIGINT, i, 'language') % 1000000000 / 1e9 AS u_language,
-        hash($seed::BIGINT, i, 'optin')    % 1000000000 / 1e9 AS u_optin,
-        hash($seed::BIGINT, i, 'unsub')    % 1000000000 / 1e9 AS u_unsub,
-        hash($seed::BIGINT, i, 'email')    % 1000000000 / 1e9 AS u_email,
-        hash($seed::BIGINT, i, 'phone')    % 1000000000 / 1e9 AS u_phone,
-        hash($seed::BIGINT, i, 'winter')   % 1000000000 / 1e9 AS u_winter,
-        hash($seed::BIGINT, i, 'engage')   % 1000000000 / 1e9 AS u_engage,
-        hash($seed::BIGINT, i, 'click')    % 1000000000 / 1e9 AS u_click,
-        hash($seed::BIGINT, i, 'devices')  % 1000000000 / 1e9 AS u_devices,
-        (hash($seed::BIGINT, i, 'course') % 4)::INT + 1          AS fav_course
+        hash(hash($seed::BIGINT, i, 'kind'))     % 1000000000 / 1e9 AS u_kind,
+        hash(hash($seed::BIGINT, i, 'signup'))   % 1000000000 / 1e9 AS u_signup,
+        hash(hash($seed::BIGINT, i, 'lapse'))    % 1000000000 / 1e9 AS u_lapse,
+        hash(hash($seed::BIGINT, i, 'activity')) % 1000000000 / 1e9 AS u_activity,
+        hash(hash($seed::BIGINT, i, 'channel'))  % 1000000000 / 1e9 AS u_channel,
+        hash(hash($seed::BIGINT, i, 'country'))  % 1000000000 / 1e9 AS u_country,
+        hash(hash($seed::BIGINT, i, 'city'))     % 1000000000 / 1e9 AS u_city,
+        hash(hash($seed::BIGINT, i, 'language')) % 1000000000 / 1e9 AS u_language,
+        hash(hash($seed::BIGINT, i, 'optin'))    % 1000000000 / 1e9 AS u_optin,
+        hash(hash($seed::BIGINT, i, 'unsub'))    % 1000000000 / 1e9 AS u_unsub,
+        hash(hash($seed::BIGINT, i, 'email'))    % 1000000000 / 1e9 AS u_email,
+        hash(hash($seed::BIGINT, i, 'phone'))    % 1000000000 / 1e9 AS u_phone,
+        hash(hash($seed::BIGINT, i, 'winter'))   % 1000000000 / 1e9 AS u_winter,
+        hash(hash($seed::BIGINT, i, 'engage'))   % 1000000000 / 1e9 AS u_engage,
+        hash(hash($seed::BIGINT, i, 'click'))    % 1000000000 / 1e9 AS u_click,
+        hash(hash($seed::BIGINT, i, 'devices'))  % 1000000000 / 1e9 AS u_devices,
+        (hash(hash($seed::BIGINT, i, 'course')) % 4)::INT + 1      AS fav_course
     FROM range(1, $people::BIGINT + 1) AS r(i)
 ),
 people AS (
@@ -121,6 +123,11 @@ _ACTIVITIES = ("['email_delivered', 'email_opened', 'email_clicked', 'sms_delive
                "'push_delivered', 'push_opened', 'unsubscribed']")
 _CAMPAIGNS = ("['winter-sale', 'new-arrivals', 'weekly-digest', 'course-launch', 'cart-reminder', "
               "'flash-sale', 'spring-refresh', 'summer-clearance', 'win-back']")
+# JSON values that depend on a code only: built once per statement, not per row
+_COURSE_JSON = "list_transform(" + _COURSES + ", lambda c: json_object('course', c))"
+_DEVICE_JSON = ("list_concat(['{}'::JSON], "  # device code 0: no properties
+                "list_transform(" + _DEVICES + ", lambda d: json_object('device', d)))")
+_CAMPAIGN_JSON = "list_transform(" + _CAMPAIGNS + ", lambda c: json_object('campaign', c))"
 # product catalogue: winter items first (1-14), then summer (15-24)
 _CATALOG = """[
     {'season': 'winter', 'category': 'coats', 'product': 'parka-123', 'price': 189.00},
@@ -158,19 +165,19 @@ names AS (
         ['Ann', 'James', 'Maria', 'Liam', 'Sofia', 'Noah', 'Emma', 'Lucas', 'Olivia', 'Mateo',
          'Mia', 'Ethan', 'Chloe', 'Ravi', 'Priya', 'Jan', 'Anna', 'Lena', 'Felix', 'Hugo',
          'Camille', 'Pablo', 'Lucia', 'Joao', 'Ana', 'Piotr', 'Zofia', 'Daan', 'Sara', 'Omar']
-            [1 + (hash($seed::BIGINT, user_id, 'first') % 30)::INT] AS first_name,
+            [1 + (hash(hash($seed::BIGINT, user_id, 'first')) % 30)::INT] AS first_name,
         ['Lee', 'Smith', 'Garcia', 'Brown', 'Muller', 'Schmidt', 'Martin', 'Bernard', 'Lopez', 'Silva',
          'Santos', 'Patel', 'Sharma', 'Kowalski', 'Nowak', 'Jansen', 'Rossi', 'Dubois', 'Taylor', 'Wilson',
          'Fischer', 'Weber', 'Moreau', 'Fernandez', 'Costa', 'Kumar', 'Wojcik', 'de Vries', 'Clark', 'Young']
-            [1 + (hash($seed::BIGINT, user_id, 'last') % 30)::INT] AS last_name,
+            [1 + (hash(hash($seed::BIGINT, user_id, 'last')) % 30)::INT] AS last_name,
         -- free-mail heavy, plus a few company domains (B2B buyers)
         ['gmail.com', 'gmail.com', 'gmail.com', 'gmail.com', 'gmail.com', 'gmail.com', 'gmail.com', 'gmail.com',
          'yahoo.com', 'yahoo.com', 'yahoo.com', 'outlook.com', 'outlook.com', 'outlook.com',
          'icloud.com', 'icloud.com', 'acme.com', 'globex.com', 'initech.com', 'hooli.com']
-            [1 + (hash($seed::BIGINT, user_id, 'domain') % 20)::INT] AS domain,
+            [1 + (hash(hash($seed::BIGINT, user_id, 'domain')) % 20)::INT] AS domain,
         replace(lower(first_name || '.' || last_name), ' ', '') || user_id::VARCHAR AS local_part,
-        hash($seed::BIGINT, user_id, 'case') % 1000000000 / 1e9 AS u_case,
-        hash($seed::BIGINT, user_id, 'plan') % 1000000000 / 1e9 AS u_plan
+        hash(hash($seed::BIGINT, user_id, 'case')) % 1000000000 / 1e9 AS u_case,
+        hash(hash($seed::BIGINT, user_id, 'plan')) % 1000000000 / 1e9 AS u_plan
     FROM people AS p
 ),
 logins AS (  -- users agree with the events table
@@ -197,10 +204,10 @@ SELECT
     CASE WHEN has_phone THEN
         phone_prefix
         || CASE WHEN phone_prefix = '+1' THEN
-               CASE WHEN country = 'CA' THEN ['416', '604', '514'][1 + (hash($seed::BIGINT, user_id, 'area') % 3)::INT]
-                    ELSE ['212', '310', '415', '512', '206', '312'][1 + (hash($seed::BIGINT, user_id, 'area') % 6)::INT] END
-               || lpad((hash($seed::BIGINT, user_id, 'number') % 10000000)::VARCHAR, 7, '0')
-           ELSE lpad((hash($seed::BIGINT, user_id, 'number') % (10 ** phone_digits)::UBIGINT)::VARCHAR, phone_digits, '0')
+               CASE WHEN country = 'CA' THEN ['416', '604', '514'][1 + (hash(hash($seed::BIGINT, user_id, 'area')) % 3)::INT]
+                    ELSE ['212', '310', '415', '512', '206', '312'][1 + (hash(hash($seed::BIGINT, user_id, 'area')) % 6)::INT] END
+               || lpad((hash(hash($seed::BIGINT, user_id, 'number')) % 10000000)::VARCHAR, 7, '0')
+           ELSE lpad((hash(hash($seed::BIGINT, user_id, 'number')) % (10 ** phone_digits)::UBIGINT)::VARCHAR, phone_digits, '0')
            END
     END::VARCHAR AS phone,
     first_name::VARCHAR AS first_name,
@@ -212,7 +219,7 @@ SELECT
     $anchor::TIMESTAMP - to_seconds(signup_ago) AS signup_at,
     -- trials end between 10 days ago and 14 days from now
     CASE WHEN plan = 'trial' THEN $anchor::TIMESTAMP
-        + to_seconds((-10 * 86400 + 24 * 86400 * (hash($seed::BIGINT, user_id, 'trial') % 1000000000 / 1e9))::BIGINT)
+        + to_seconds((-10 * 86400 + 24 * 86400 * (hash(hash($seed::BIGINT, user_id, 'trial')) % 1000000000 / 1e9))::BIGINT)
     END::TIMESTAMP AS trial_ends_at,
     l.last_login_at::TIMESTAMP AS last_login_at,
     coalesce(s.ltv, 0)::DOUBLE AS lifetime_value,
@@ -227,63 +234,72 @@ ORDER BY signup_at, user_id
 EVENTS_SQL = """
 CREATE OR REPLACE TABLE {events} AS
 WITH """ + _PEOPLE + """,
+actors AS (  -- per-person budget and event mix, so that per-row work is plain arithmetic
+    SELECT
+        user_id, signup_ago, end_ago, winter_shopper, fav_course,
+        kind = 'lapsed' AS lapsed,
+        kind = 'abandoned_cart' AS abandoned,
+        list_position({channels}, main_channel) AS main_ch,
+        CASE WHEN kind = 'dormant' THEN 0
+             ELSE 1 + floor(intensity * active_days * CASE kind WHEN 'lapsed' THEN 0.6 WHEN 'heavy_buyer' THEN 0.8
+                                                                WHEN 'learner' THEN 0.3 ELSE 0.28 END)::BIGINT
+        END AS n_events,
+        -- extra recent carts of the abandoned-cart cohort
+        CASE WHEN abandoned THEN 1 + (hash(hash($seed::BIGINT, user_id, 'carts')) % 3)::BIGINT ELSE 0 END AS n_extra,
+        -- cumulative thresholds of the event mix; the remainder is login/app_open
+        CASE kind WHEN 'heavy_buyer' THEN 0.22 WHEN 'learner' THEN 0.02 ELSE 0.035 END AS t_purchase,
+        t_purchase + CASE kind WHEN 'heavy_buyer' THEN 0.08 ELSE 0.04 END AS t_checkout,
+        t_checkout + CASE kind WHEN 'heavy_buyer' THEN 0.15 ELSE 0.10 END AS t_cart,
+        t_cart + CASE kind WHEN 'learner' THEN 0.30 ELSE 0.01 END AS t_course
+    FROM people
+),
 slots AS (
     SELECT
-        p.user_id, p.kind, p.signup_ago, p.end_ago, p.main_channel, p.winter_shopper, p.fav_course,
-        r.j >= p.n_events AS is_cart_extra,  -- extra recent carts of the abandoned-cart cohort
-        hash($seed::BIGINT, p.user_id, r.j, 'e_time')    % 1000000000 / 1e9 AS u_time,
-        hash($seed::BIGINT, p.user_id, r.j, 'e_type')    % 1000000000 / 1e9 AS u_type,
-        hash($seed::BIGINT, p.user_id, r.j, 'e_channel') % 1000000000 / 1e9 AS u_channel,
-        hash($seed::BIGINT, p.user_id, r.j, 'e_item')    % 1000000000 / 1e9 AS u_item,
-        hash($seed::BIGINT, p.user_id, r.j, 'e_extra')   % 1000000000 / 1e9 AS u_extra,
-        hash($seed::BIGINT, p.user_id, r.j, 'e_odd')     % 1000000 AS odd  -- rare quirks, per million
-    FROM (
-        SELECT *,
-            CASE WHEN kind = 'dormant' THEN 0
-                 ELSE 1 + floor(intensity * active_days *
-                      CASE kind WHEN 'lapsed' THEN 0.6 WHEN 'heavy_buyer' THEN 0.8
-                                WHEN 'learner' THEN 0.3 ELSE 0.28 END)::BIGINT
-            END AS n_events,
-            CASE WHEN kind = 'abandoned_cart' THEN 1 + (hash($seed::BIGINT, user_id, 'carts') % 3)::BIGINT
-                 ELSE 0 END AS n_extra
-        FROM people
-    ) AS p, range(p.n_events + p.n_extra) AS r(j)
+        p.*,
+        r.j >= p.n_events AS is_cart_extra,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 1)) AS h1,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 2)) AS h2,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 3)) AS h3
+    FROM actors AS p, range(p.n_events + p.n_extra) AS r(j)
+),
+rolls AS (  -- each 64-bit hash gives two independent 30-bit uniforms
+    SELECT *,
+        (h1 & 1073741823) / 1073741824 AS u_time,
+        ((h1 >> 30) & 1073741823) / 1073741824 AS u_type,
+        (h2 & 1073741823) / 1073741824 AS u_channel,
+        ((h2 >> 30) & 1073741823) / 1073741824 AS u_item,
+        (h3 & 1073741823) / 1073741824 AS u_extra,
+        ((h3 >> 30) & 1073741823) % 1000000 AS odd  -- rare quirks, per million
+    FROM slots
 ),
 timed AS (
     SELECT *,
         CASE
             WHEN is_cart_extra THEN u_time * 6 * 86400
-            WHEN odd < 200 AND kind <> 'lapsed' THEN -1 - u_time * 3 * 86400  -- future: client clock skew
+            WHEN odd < 200 AND NOT lapsed THEN -1 - u_time * 3 * 86400  -- future: client clock skew
             -- lapsed: density falls linearly to zero at end_ago (fading activity)
-            WHEN kind = 'lapsed' THEN end_ago + (signup_ago - end_ago) * sqrt(u_time)
+            WHEN lapsed THEN end_ago + (signup_ago - end_ago) * sqrt(u_time)
             ELSE end_ago + (signup_ago - end_ago) * u_time
         END::BIGINT AS ago,
-        CASE WHEN u_channel < 0.8 THEN list_position({channels}, main_channel)
-             ELSE 1 + floor((u_channel - 0.8) / 0.2 * 3)::INT END AS ch,
-        -- event mix: per-kind probabilities, the remainder is login/app_open
-        CASE kind WHEN 'heavy_buyer' THEN 0.22 WHEN 'learner' THEN 0.02 ELSE 0.035 END AS p_purchase,
-        CASE kind WHEN 'heavy_buyer' THEN 0.08 ELSE 0.04 END AS p_checkout,
-        CASE kind WHEN 'heavy_buyer' THEN 0.15 ELSE 0.10 END AS p_cart,
-        CASE kind WHEN 'learner' THEN 0.30 ELSE 0.01 END AS p_course
-    FROM slots
+        CASE WHEN u_channel < 0.8 THEN main_ch ELSE 1 + floor((u_channel - 0.8) / 0.2 * 3)::INT END AS ch
+    FROM rolls
 ),
 coded AS (  -- one row per event as small codes, indexes into the constant lists
     SELECT
         -- ~0.1% of rows point to nobody (deleted accounts, tracking bugs)
         CASE WHEN odd >= 999000 THEN $people::BIGINT + user_id ELSE user_id END AS user_id,
         $anchor::TIMESTAMP - to_seconds(ago) AS occurred_at,
-        list_position({event_names}, CASE
-            WHEN is_cart_extra THEN CASE WHEN u_type < 0.3 THEN 'checkout_started' ELSE 'add_to_cart' END
-            WHEN u_type < p_purchase THEN
-                -- the abandoned-cart cohort bought nothing in the last 30 days
-                CASE WHEN kind = 'abandoned_cart' AND ago < 30 * 86400 THEN 'add_to_cart' ELSE 'purchase' END
-            WHEN u_type < p_purchase + p_checkout THEN 'checkout_started'
-            WHEN u_type < p_purchase + p_checkout + p_cart THEN 'add_to_cart'
-            WHEN u_type < p_purchase + p_checkout + p_cart + p_course THEN
-                CASE WHEN u_extra < 0.35 THEN 'course_completed' ELSE 'course_started' END
-            WHEN ch = 1 OR u_extra < 0.3 THEN 'login'
-            ELSE 'app_open'
-        END) AS ev,
+        -- 1 login, 2 app_open, 3 add_to_cart, 4 checkout_started, 5 purchase, 6 course_started, 7 course_completed
+        CASE
+            WHEN is_cart_extra THEN CASE WHEN u_type < 0.3 THEN 4 ELSE 3 END
+            -- the abandoned-cart cohort bought nothing in the last 30 days
+            WHEN u_type < t_purchase THEN CASE WHEN abandoned AND ago < 30 * 86400 THEN 3 ELSE 5 END
+            WHEN u_type < t_checkout THEN 4
+            WHEN u_type < t_cart THEN 3
+            WHEN u_type < t_course THEN CASE WHEN u_extra < 0.35 THEN 7 ELSE 6 END
+            WHEN ch = 1 OR u_extra < 0.3 THEN 1  -- web always logs in
+            ELSE 2
+        END AS ev,
         ch,
         CASE
             WHEN ev BETWEEN 3 AND 5 THEN  -- shop events: catalogue item
@@ -314,9 +330,8 @@ SELECT
         WHEN ev BETWEEN 3 AND 5 THEN json_object(
             'amount', CASE WHEN cents IS NULL THEN to_json('n/a') ELSE to_json(cents / 100) END,
             'category', {catalog}[detail].category, 'product', {catalog}[detail].product)
-        WHEN ev >= 6 THEN json_object('course', {courses}[detail])
-        WHEN detail = 0 THEN '{{}}'::JSON
-        ELSE json_object('device', {device_names}[detail])
+        WHEN ev >= 6 THEN {course_json}[detail]
+        ELSE {device_json}[detail + 1]
     END AS properties
 FROM coded
 """
@@ -326,13 +341,17 @@ CREATE OR REPLACE TABLE {page_views} AS
 WITH """ + _PEOPLE + """,
 slots AS (
     SELECT
-        p.user_id, p.kind, p.signup_ago, p.end_ago, p.fav_course,
+        p.user_id, p.lapsed, p.signup_ago, p.end_ago, p.fav_course,
         r.j >= p.n_views AS is_winter,  -- extra winter browsing in the last ~2 months
-        hash($seed::BIGINT, p.user_id, r.j, 'v_time') % 1000000000 / 1e9 AS u_time,
-        hash($seed::BIGINT, p.user_id, r.j, 'v_page') % 1000000000 / 1e9 AS u_page,
-        hash($seed::BIGINT, p.user_id, r.j, 'v_item') % 1000000000 / 1e9 AS u_item
+        hash(hash($seed::BIGINT, p.user_id, r.j, 6)) AS h1,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 7)) AS h2,
+        -- a 64-bit hash gives two independent 30-bit uniforms
+        (h1 & 1073741823) / 1073741824 AS u_time,
+        ((h1 >> 30) & 1073741823) / 1073741824 AS u_page,
+        (h2 & 1073741823) / 1073741824 AS u_item
     FROM (
         SELECT *,
+            kind = 'lapsed' AS lapsed,
             CASE WHEN kind = 'dormant' THEN (u_activity < 0.5)::BIGINT
                  ELSE 1 + floor(intensity * active_days * CASE kind WHEN 'lapsed' THEN 0.12 ELSE 0.055 END)::BIGINT
             END AS n_views,
@@ -345,7 +364,7 @@ coded AS (
         user_id,
         $anchor::TIMESTAMP - to_seconds(CASE
             WHEN is_winter THEN 60 * 86400 * u_time * u_time  -- skewed towards this week
-            WHEN kind = 'lapsed' THEN end_ago + (signup_ago - end_ago) * sqrt(u_time)
+            WHEN lapsed THEN end_ago + (signup_ago - end_ago) * sqrt(u_time)
             ELSE end_ago + (signup_ago - end_ago) * u_time
         END::BIGINT) AS viewed_at,
         -- page code: 1-24 catalogue item, 100 home, 101 cart, 102 checkout, 200+ blog, 300+ course
@@ -382,7 +401,8 @@ MESSAGE_ACTIVITY_SQL = """
 CREATE OR REPLACE TABLE {message_activity} AS
 WITH """ + _PEOPLE + """,
 sends AS (
-    SELECT *,
+    SELECT
+        user_id, signup_ago, end_ago, opted_in, unsub_ago,
         -- marketing email every ~7 days while subscribed, service email every ~45 days otherwise
         CASE WHEN NOT has_email THEN 0
              WHEN opted_in THEN floor((signup_ago - coalesce(unsub_ago, 0)) / 86400 / 7 * (0.7 + 0.6 * u_engage))
@@ -398,59 +418,65 @@ sends AS (
 deliveries AS (
     SELECT
         p.user_id, p.end_ago, p.p_open, p.p_click,
-        CASE WHEN r.j < p.n_email THEN 'email' WHEN r.j < p.n_email + p.n_sms THEN 'sms' ELSE 'push' END AS medium,
+        -- medium: 1 email, 2 sms, 3 push
+        CASE WHEN r.j < p.n_email THEN 1 WHEN r.j < p.n_email + p.n_sms THEN 2 ELSE 3 END AS medium,
         -- email/sms marketing stops at the unsubscribe; push and service email don't
-        CASE WHEN medium = 'push' OR NOT p.opted_in THEN 0 ELSE coalesce(p.unsub_ago, 0) END AS stop_ago,
-        (stop_ago + (p.signup_ago - stop_ago)
-                    * (hash($seed::BIGINT, p.user_id, r.j, 'm_time') % 1000000000 / 1e9))::BIGINT AS ago,
-        hash($seed::BIGINT, p.user_id, r.j, 'm_open')  % 1000000000 / 1e9 AS u_open,
-        hash($seed::BIGINT, p.user_id, r.j, 'm_click') % 1000000000 / 1e9 AS u_click,
-        hash($seed::BIGINT, p.user_id, r.j, 'm_delay') % 1000000000 / 1e9 AS u_delay
+        CASE WHEN medium = 3 OR NOT p.opted_in THEN 0 ELSE coalesce(p.unsub_ago, 0) END AS stop_ago,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 4)) AS h1,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 5)) AS h2,
+        -- each 64-bit hash gives two independent 30-bit uniforms
+        (stop_ago + (p.signup_ago - stop_ago) * ((h1 & 1073741823) / 1073741824))::BIGINT AS ago,
+        ((h1 >> 30) & 1073741823) / 1073741824 AS u_open,
+        (h2 & 1073741823) / 1073741824 AS u_click,
+        ((h2 >> 30) & 1073741823) / 1073741824 AS u_delay
     FROM sends AS p, range(p.n_email + p.n_sms + p.n_push) AS r(j)
 ),
 reactions AS (
     SELECT *,
-        -- people stop reacting once they lapse; push opens less than email
+        -- people stop reacting once they lapse; push is opened less than email
         p_open * CASE WHEN ago < end_ago THEN 0.2 ELSE 1.0 END
-               * CASE WHEN medium = 'push' THEN 0.6 ELSE 1.0 END AS p_open_now,
-        medium <> 'sms' AND u_open < p_open_now AS opened,
-        CASE medium WHEN 'sms' THEN u_click < 0.08 WHEN 'email' THEN opened AND u_click < p_click
-                    ELSE false END AS clicked,  -- push has no click activity
+               * CASE WHEN medium = 3 THEN 0.6 ELSE 1.0 END AS p_open_now,
+        medium <> 2 AND u_open < p_open_now AS opened,  -- sms has no opens
+        CASE medium WHEN 1 THEN opened AND u_click < p_click
+                    WHEN 2 THEN u_click < 0.08 ELSE false END AS clicked,  -- push has no clicks
         -- open within hours (Exp, mean 3h), click minutes later; sms clicks come like opens
         ago - (1 + 3 * 3600 * -ln(1 - u_delay))::BIGINT AS open_ago,
-        CASE WHEN medium = 'sms' THEN open_ago
+        CASE WHEN medium = 2 THEN open_ago
              ELSE open_ago - (30 + 600 * u_click / p_click)::BIGINT END AS click_ago
     FROM deliveries
 ),
-actions AS (  -- reactions after the anchor haven't happened yet
-    SELECT user_id, ago, medium || '_delivered' AS activity FROM reactions
+actions AS (
+    -- activity: 1 email_delivered, 2 email_opened, 3 email_clicked, 4 sms_delivered, 5 sms_clicked,
+    --           6 push_delivered, 7 push_opened, 8 unsubscribed
+    SELECT user_id, medium, ago, [1, 4, 6][medium] AS act FROM reactions
+    UNION ALL  -- reactions after the anchor haven't happened yet
+    SELECT user_id, medium, open_ago, [2, NULL, 7][medium] FROM reactions WHERE opened AND open_ago >= 0
     UNION ALL
-    SELECT user_id, open_ago, medium || '_opened' FROM reactions WHERE opened AND open_ago >= 0
+    SELECT user_id, medium, click_ago, [3, 5, NULL][medium] FROM reactions WHERE clicked AND click_ago >= 0
     UNION ALL
-    SELECT user_id, click_ago, medium || '_clicked' FROM reactions WHERE clicked AND click_ago >= 0
-    UNION ALL
-    SELECT user_id, unsub_ago, 'unsubscribed' FROM people WHERE unsub_ago IS NOT NULL
+    SELECT user_id, 1, unsub_ago, 8 FROM people WHERE unsub_ago IS NOT NULL
     UNION ALL
     -- scheduled sends already queued for the next 3 days (future-dated)
-    SELECT user_id, -(3600 + (hash($seed::BIGINT, user_id, 'scheduled') % 255600))::BIGINT, 'email_delivered'
+    SELECT user_id, 1, -(3600 + (hash(hash($seed::BIGINT, user_id, 'scheduled')) % 255600))::BIGINT, 1
     FROM people WHERE has_email AND opted_in AND unsub_ago IS NULL
-                  AND hash($seed::BIGINT, user_id, 'schedule') % 1000 < 4
+                  AND hash(hash($seed::BIGINT, user_id, 'schedule')) % 1000 < 4
 ),
 coded AS (
     SELECT
         user_id,
         $anchor::TIMESTAMP - to_seconds(ago) AS occurred_at,
-        list_position({activities}, activity) AS act,
+        act,
         -- one campaign per medium and week, so everyone in a send shares it
-        1 + (hash($seed::BIGINT, split_part(activity, '_', 1), date_trunc('week', occurred_at)) % 9)::INT AS campaign
+        1 + (hash(hash($seed::BIGINT, medium, ago // 604800)) % 9)::INT AS campaign
     FROM actions
-    ORDER BY occurred_at, user_id, act, campaign
+    -- campaign follows from (occurred_at, act), so this order is total
+    ORDER BY occurred_at, user_id, act
 )
 SELECT
     user_id::BIGINT AS user_id,
     occurred_at::TIMESTAMP AS occurred_at,
     {activities}[act]::VARCHAR AS activity,
-    json_object('campaign', {campaigns}[campaign]) AS properties
+    {campaign_json}[campaign] AS properties
 FROM coded
 """
 
@@ -460,9 +486,9 @@ WITH """ + _PEOPLE + """,
 slots AS (
     SELECT
         p.user_id, p.signup_ago, p.end_ago, p.main_channel, r.j,
-        hash($seed::BIGINT, p.user_id, r.j, 'd_time')     % 1000000000 / 1e9 AS u_time,
-        hash($seed::BIGINT, p.user_id, r.j, 'd_platform') % 1000000000 / 1e9 AS u_platform,
-        hash($seed::BIGINT, p.user_id, r.j, 'd_version')  % 1000000000 / 1e9 AS u_version
+        hash(hash($seed::BIGINT, p.user_id, r.j, 'd_time'))     % 1000000000 / 1e9 AS u_time,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 'd_platform')) % 1000000000 / 1e9 AS u_platform,
+        hash(hash($seed::BIGINT, p.user_id, r.j, 'd_version'))  % 1000000000 / 1e9 AS u_version
     FROM (
         SELECT *,
             CASE WHEN kind = 'dormant' THEN (u_devices < 0.5)::INT
@@ -486,7 +512,8 @@ ORDER BY last_seen_at, user_id, platform, app_version
 
 _LISTS = dict(
     channels=_CHANNELS, courses=_COURSES, event_names=_EVENT_NAMES, device_names=_DEVICES, blog=_BLOG,
-    activities=_ACTIVITIES, campaigns=_CAMPAIGNS, catalog=_CATALOG,
+    activities=_ACTIVITIES, catalog=_CATALOG,
+    course_json=_COURSE_JSON, device_json=_DEVICE_JSON, campaign_json=_CAMPAIGN_JSON,
 )
 
 # events before users: users.last_login_at and lifetime_value are read from events.

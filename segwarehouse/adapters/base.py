@@ -53,10 +53,6 @@ class Adapter:
         """{column: type} of a `[db.]schema.table`, or None when it does not exist."""
         raise NotImplementedError
 
-    def relations(self, schema: str) -> set[str]:
-        """Names of the tables and views in a schema."""
-        raise NotImplementedError
-
     @property
     def description(self) -> str:
         return self.dialect

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 import time
 from typing import Any, Iterator, Sequence
 
@@ -15,6 +17,10 @@ LOCK_POLL_SECONDS = 0.2
 # The file is attached under a fixed catalog name: DuckDB names a catalog after its file's stem, and
 # `segwarehouse.duckdb` would make the output schema `segwarehouse` ambiguous.
 CATALOG = "sw_target"
+# DuckDB's file lock is per process; within one process (an orchestrator's threads) this is the lock.
+_HELD: dict[str, threading.Lock] = {}
+_HELD_GUARD = threading.Lock()
+BUSY = "another run is using {path}; pass --wait (wait=True) to wait for it to finish"
 
 
 class DuckDBAdapter(Adapter):
@@ -24,6 +30,7 @@ class DuckDBAdapter(Adapter):
         super().__init__(settings)
         self.path = settings.get("path") or ":memory:"
         self.con: duckdb.DuckDBPyConnection | None = None
+        self._lock: threading.Lock | None = None
 
     @property
     def description(self) -> str:
@@ -45,6 +52,12 @@ class DuckDBAdapter(Adapter):
         return self
 
     def _attach(self, wait: bool) -> None:
+        with _HELD_GUARD:
+            lock = _HELD.setdefault(os.path.realpath(self.path), threading.Lock())
+        if not lock.acquire(blocking=wait):
+            self.close()
+            raise RunError(BUSY.format(path=self.path))
+        self._lock = lock
         attach = exp.Attach(this=exp.alias_(exp.Literal.string(self.path), CATALOG))
         while True:
             try:
@@ -52,10 +65,11 @@ class DuckDBAdapter(Adapter):
                 break
             except (duckdb.IOException, duckdb.BinderException) as e:
                 if "lock" not in str(e).lower():
+                    self.close()
                     raise RunError(f"cannot open DuckDB database {self.path}: {e}") from None
                 if not wait:
-                    raise RunError(f"another process is using {self.path} (a run in progress?); "
-                                   "pass --wait to wait for it to finish") from None
+                    self.close()
+                    raise RunError(BUSY.format(path=self.path)) from None
                 time.sleep(LOCK_POLL_SECONDS)
         self.con.execute(exp.Use(this=exp.table_(CATALOG)).sql("duckdb"))
 
@@ -63,6 +77,9 @@ class DuckDBAdapter(Adapter):
         if self.con is not None:
             self.con.close()
             self.con = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def execute(self, statement: exp.Expression) -> list[tuple]:
         cursor = self.con.execute(self.sql(statement))
@@ -93,12 +110,6 @@ class DuckDBAdapter(Adapter):
 
     def _catalog(self) -> str:
         return CATALOG if self.path != ":memory:" else "memory"
-
-    def relations(self, schema: str) -> set[str]:
-        query = (exp.select("table_name").from_("information_schema.tables")
-                 .where(exp.column("table_schema").eq(exp.Literal.string(schema)))
-                 .where(exp.column("table_catalog").eq(exp.Literal.string(self._catalog()))))
-        return {r[0] for r in self.execute(query)}
 
     def column_types(self, table: str) -> dict[str, str] | None:
         parts = table.split(".")

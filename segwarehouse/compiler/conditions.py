@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ..spec import model as m
 from . import patterns
-from .literals import (BOOLEAN, NUMBER, TEXT, TIMESTAMP, as_kind, conjunction, disjunction, false_if_null,
+from .literals import (BOOLEAN, EXACT, NUMBER, TEXT, TIMESTAMP, as_kind, common_kind, conjunction, disjunction, false_if_null,
                        kind_of, literal, timestamp)
 
 NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
@@ -48,6 +48,22 @@ def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bo
 
 
 def _positive(value, op: m.Op, as_of, ignore_case, read) -> exp.Expression:
+    """The comparison itself; with a huge integer literal, exactly where the value fits a
+    DECIMAL(38, 9), and in double precision where it does not (1e300)."""
+    if op.name in ("equals", "in", "gt", "gte", "lt", "lte", "between") and _needs_exact(op):
+        def read_double(v, kind):
+            return read(v, NUMBER if kind == EXACT else kind)
+        exact = _comparison(value, op, as_of, ignore_case, read)
+        return exp.func("COALESCE", exact, _comparison(value.copy(), op, as_of, ignore_case, read_double))
+    return _comparison(value, op, as_of, ignore_case, read)
+
+
+def _needs_exact(op: m.Op) -> bool:
+    values = op.value if isinstance(op.value, tuple) else (op.value,)
+    return any(kind_of(v) == EXACT for v in values)
+
+
+def _comparison(value, op: m.Op, as_of, ignore_case, read) -> exp.Expression:
     name = op.name
     if name == "equals":
         return _equals(value, op.value, ignore_case, read)
@@ -66,7 +82,7 @@ def _positive(value, op: m.Op, as_of, ignore_case, read) -> exp.Expression:
         return cls(this=read(value, kind), expression=literal(op.value))
     if name == "between":
         lo, hi = op.value
-        return exp.Between(this=read(value, kind_of(lo)), low=literal(lo), high=literal(hi))
+        return exp.Between(this=read(value, common_kind(op.value)), low=literal(lo), high=literal(hi))
     text = read(value, TEXT) if name in ("contains", "starts_with", "ends_with", "matches") else None
     if name == "contains":
         return patterns.contains(text, op.value, lower=ignore_case)
@@ -152,8 +168,14 @@ class ConditionCompiler:
         value: exp.Expression = exp.column(feature.column, quoted=True)
         if agg.kind in ("count", "sum"):  # no rows: a count or sum of 0, never NULL (SPEC 4.2, 4.3)
             value = exp.func("COALESCE", value, exp.Literal.number(0))
-        read = _already_typed
-        return conjunction([compare(value.copy(), op, self.as_of, read=read) for op in agg.ops])
+        checks = []
+        for op in agg.ops:
+            check = compare(value.copy(), op, self.as_of, read=_already_typed)
+            if op.name in NEGATED:  # an aggregate of no rows is NULL and every comparison with it false (4.3)
+                check = exp.and_(exp.not_(exp.Is(this=value.copy(), expression=exp.null()), copy=False), check,
+                                 copy=False)
+            checks.append(check)
+        return conjunction(checks)
 
 
 def _already_typed(value: exp.Expression, kind: str) -> exp.Expression:
@@ -167,5 +189,9 @@ def read_path(path: m.Path, alias: str, kind: str) -> exp.Expression:
     if not path.keys:
         return as_kind(column, kind)
     json_path = exp.JSONPath(expressions=[exp.JSONPathRoot(), *(exp.JSONPathKey(this=k) for k in path.keys)])
-    text = exp.JSONExtractScalar(this=column, expression=json_path)
+    # TRY: text that is not JSON has no readable property; it never aborts the run (SPEC 4, rule 5)
+    text = exp.Try(this=exp.JSONExtractScalar(this=column, expression=json_path))
+    if kind == BOOLEAN:  # only JSON true/false read as booleans; 1, 0 or "yes" do not (SPEC 4, rule 5)
+        return (exp.Case().when(text.eq(exp.Literal.string("true")), exp.true())
+                .when(text.copy().eq(exp.Literal.string("false")), exp.false()))
     return text if kind == TEXT else as_kind(text, kind)

@@ -9,6 +9,8 @@ from sqlglot import exp
 from ..spec.values import is_number
 
 TEXT, NUMBER, TIMESTAMP, BOOLEAN = "TEXT", "DOUBLE", "TIMESTAMP", "BOOLEAN"
+EXACT = "DECIMAL(38, 9)"  # integers a DOUBLE cannot hold exactly (2**53 up to 10**28)
+NUMBERS = (NUMBER, EXACT)
 _TYPES: dict[str, exp.DataType] = {}
 
 
@@ -24,10 +26,16 @@ def kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return BOOLEAN
     if is_number(value):
-        return NUMBER
+        return EXACT if isinstance(value, int) and 2 ** 53 <= abs(value) < 10 ** 28 else NUMBER
     if isinstance(value, (dt.datetime, dt.date)):
         return TIMESTAMP
     return TEXT
+
+
+def common_kind(values: Any) -> str:
+    """The kind two bounds compare as (`between`): exact when either bound needs it."""
+    kinds = {kind_of(v) for v in values}
+    return EXACT if kinds <= set(NUMBERS) and EXACT in kinds else kind_of(values[0])
 
 
 def cast(expression: exp.Expression, to: str) -> exp.Expression:
@@ -49,7 +57,7 @@ def literal(value: Any) -> exp.Expression:
     kind = kind_of(value)
     if kind == BOOLEAN:
         return exp.Boolean(this=value)
-    if kind == NUMBER:
+    if kind in NUMBERS:
         return exp.Literal.number(repr(float(value)) if isinstance(value, float) else str(value))
     if kind == TIMESTAMP:
         return timestamp(value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day))
@@ -60,6 +68,8 @@ def as_kind(expression: exp.Expression, kind: str) -> exp.Expression:
     """Read a value as `kind`; a value that can't be read becomes NULL instead of aborting the query."""
     if kind == TEXT:
         return exp.Cast(this=expression, to=data_type("VARCHAR"))
+    if kind == TIMESTAMP:  # through TIMESTAMPTZ, so text with a UTC offset lands on the right instant
+        return exp.TryCast(this=exp.TryCast(this=expression, to=data_type("TIMESTAMPTZ")), to=data_type(TIMESTAMP))
     return exp.TryCast(this=expression, to=data_type(kind))
 
 

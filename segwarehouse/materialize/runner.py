@@ -113,12 +113,18 @@ class Runner:
             .group_by(exp.column("segment", quoted=True)))
         return {segment: as_of for segment, as_of in rows}
 
-    def load_static(self, names: list[str]) -> dict[str, list[str]]:
-        """Temp tables of static segments' values; returns notes (duplicates, unmatched) per segment."""
+    def load_static(self, names: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """Temp tables of static segments' values. Returns notes (duplicates, unmatched) per segment
+        and the segments whose CSV could not be read, with the reason."""
         notes: dict[str, list[str]] = {}
+        broken: dict[str, str] = {}
         for name in names:
             segment = self.project.segments[name]
-            values = read_static(self.project.root, segment)
+            try:
+                values = read_static(self.project.root, segment)
+            except RunError as e:
+                broken[name] = str(e)
+                continue
             target = static_table(name)
             self.adapter.execute(st.create_static_values(target))
             self.adapter.insert_rows(target, ["value"], [(v,) for v in values.values])
@@ -129,7 +135,7 @@ class Runner:
                     query=exp.select(cast(column, "VARCHAR")).from_(table(self.config.people.table)))))[0][0]
             notes[name] = [f"{values.rows} CSV rows, {values.duplicates} duplicate value(s), "
                            f"{len(values.values) - matched} value(s) matching nobody"]
-        return notes
+        return notes, broken
 
     # --- the run -----------------------------------------------------------------------------------
     def run(self, selected: list[str], as_of: dt.datetime, fail_fast: bool = False,
@@ -146,7 +152,7 @@ class Runner:
 
         compiler = ConditionCompiler(self.config, segments, as_of, static_table)
         predicates = {name: compiler.segment(name) for name in selected}
-        static_notes = self.load_static([n for n in _closure(segments, selected) if segments[n].static])
+        static_notes, broken_static = self.load_static([n for n in closure(segments, selected) if segments[n].static])
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
         read = _columns_read(list(predicates.values()), [segments[n] for n in selected], self.people_columns)
         broken = self._build_evaluation(scans, as_of, read)
@@ -156,8 +162,9 @@ class Runner:
         stopped = False
         for name in selected:
             result = results[name] = SegmentResult(name, "success", notes=static_notes.get(name, []))
-            failed_refs = [r for r in _closure(segments, [name])[:-1] if r in results and results[r].status != "success"]
+            failed_refs = [r for r in closure(segments, [name])[:-1] if r in results and results[r].status != "success"]
             features = {c.name for c in predicates[name].find_all(exp.Column)} & broken.keys()
+            unreadable = [s for s in closure(segments, [name]) if s in broken_static]
             if stopped:
                 result.status, result.error = "skipped", "skipped: --fail-fast after a failure"
             elif failed_refs:
@@ -166,6 +173,8 @@ class Runner:
                 result.status = "error"
                 result.error = (f"as_of {as_of.isoformat()} is earlier than the last successful run of '{name}' "
                                 f"({last[name].isoformat()}); runs move forward in time only")
+            elif unreadable:
+                result.status, result.error = "error", broken_static[unreadable[0]]
             elif features:
                 result.status, result.error = "error", broken[next(iter(features))]
             else:
@@ -230,18 +239,13 @@ class Runner:
             setattr(results[name], change, count)
         if not write:
             return
-        views = self._missing_views(names)
         with self.adapter.transaction():
             for statement in st.apply_statements(self.schema, run_id, as_of):
                 self.adapter.execute(statement)
-            for name in views:
+            for name in names:  # replaced every run: the people table may have moved
                 self.adapter.execute(st.segment_view(self.schema, name, table(self.config.people.table),
                                                      self.config.people.key))
             self._insert_runs(run_id, as_of, started, [results[n] for n in names] + failed)
-
-    def _missing_views(self, names: list[str]) -> list[str]:
-        existing = self.adapter.relations(self.schema)
-        return [n for n in names if n not in existing]
 
     def _insert_runs(self, run_id: str, as_of: dt.datetime, started: dt.datetime,
                      results: list[SegmentResult]) -> None:
@@ -284,7 +288,7 @@ def _columns_read(predicates: list[exp.Expression], segments: list[m.Segment], p
     return list(dict.fromkeys(by_lower[n.lower()] for n in names if n.lower() in by_lower))
 
 
-def _closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:
+def closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:
     """The named segments and every segment they reference, references first."""
     ordered: dict[str, None] = {}
 

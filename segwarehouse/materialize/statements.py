@@ -129,7 +129,8 @@ def segment_view(schema: str, segment: str, people_table: exp.Table, people_key:
     query = (exp.select(_col("entered_at", "m").as_("segment_entered_at", quoted=True),
                         _col("split", "m").as_("segment_split", quoted=True),
                         exp.Column(this=exp.Star(), table=exp.to_identifier("p", quoted=True)))
-             .from_(exp.alias_(output_table(schema, MEMBERS), "m", table=True))
+             # unqualified: a view resolves it in its own schema, however the file is opened later
+             .from_(exp.alias_(exp.table_(MEMBERS, quoted=True), "m", table=True))
              .join(exp.alias_(people_table, "p", table=True),
                    on=_col(people_key, "p").eq(_col("person_id", "m")))
              .where(_col("segment", "m").eq(exp.Literal.string(segment))))

@@ -31,7 +31,11 @@ def _read(path: Path, shown: str, renderer: Renderer, problems: Problems) -> Any
         return load_yaml(text)
     except (TemplateRenderError, YamlSyntaxError) as e:
         problems.add(shown, e.line, e.message)
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        line = e.object[:e.start].count(b"\n") + 1
+        problems.add(shown, line, f"not UTF-8 text (byte {e.object[e.start]:#x} at offset {e.start}); save the file "
+                                  "as UTF-8")
+    except OSError as e:
         problems.add(shown, None, f"cannot read: {e}")
     return None
 
@@ -61,7 +65,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
         raw = _read(path, shown, renderer, problems)
         if raw is None:
             continue
-        ctx = Context(problems, shown, config.streams, config.source_dialect)
+        ctx = Context(problems, shown, config.streams, config.source_dialect, root=root)
         if isinstance(raw, dict) and "segments" in raw and "name" not in raw:
             extra = [k for k in raw if k != "segments"]
             if extra:
@@ -80,12 +84,9 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
                 continue
             if segment.name in segments:
                 first = segments[segment.name]
-                problems.add(shown, segment.line, f"segment '{segment.name}' is defined twice "
+                problems.add(shown, segment.name_line, f"segment '{segment.name}' is defined twice "
                                                   f"(first at {first.location}); names are unique in a project")
                 continue
-            if segment.static and not (root / segment.static.csv).is_file():
-                problems.add(shown, segment.line, f"static segment '{segment.name}': no CSV file at "
-                                                  f"{segment.static.csv} (paths are relative to the project)")
             segments[segment.name] = segment
             references[segment.name] = list(ctx.references)
     _check_references(segments, references, problems)
@@ -98,8 +99,9 @@ def _check_references(segments: dict[str, m.Segment], references: dict, problems
         segment = segments[name]
         for ref, line in refs:
             if ref not in segments:
+                others = [s for s in segments if s != name]
                 problems.add(segment.file, line, f"segment '{name}' references unknown segment '{ref}'"
-                                                 f"{did_you_mean(ref, segments)}")
+                                                 f"{did_you_mean(ref, others)}")
             elif not segments[ref].enabled and segment.enabled:
                 problems.add(segment.file, line, f"segment '{name}' references '{ref}', which is disabled "
                                                  f"(enabled: false); enable it or drop the reference")

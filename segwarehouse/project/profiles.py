@@ -13,6 +13,23 @@ PROFILES_FILE = "profiles.yml"
 TARGET_TYPES = ("duckdb", "snowflake", "postgres")
 
 
+SETTING_TYPES = {"path": str, "threads": int, "memory_limit": str, "port": int, "host": str, "user": str,
+                 "dbname": str, "schema": str, "database": str, "account": str, "role": str, "warehouse": str}
+
+
+def _check_settings(settings: dict, shown: str, problems: Problems) -> None:
+    for key, expected in SETTING_TYPES.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        if expected is int and isinstance(value, str) and value.isdigit():
+            settings[key] = int(value)  # env_var() renders numbers as text
+            continue
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = "a whole number" if expected is int else "a string"
+            problems.add(shown, line_of(settings, key), f"`{key}` is {kind}, got {value!r}")
+
+
 def find_profiles(project_dir: Path, profiles_dir: Optional[str]) -> Optional[Path]:
     """--profiles-dir, then $SEGWAREHOUSE_PROFILES_DIR, then the project, then ~/.segwarehouse/."""
     if profiles_dir:
@@ -52,12 +69,15 @@ def resolve_target(project_dir: Path, profile: str, target: Optional[str], profi
         raise ValidationError([Problem(shown, line_of(raw, profile), f"profile '{profile}' needs `outputs:`")])
     name = target or spec.get("target") or next(iter(outputs))
     if name not in outputs:
-        raise ValidationError([Problem(shown, line_of(spec, "outputs"), f"profile '{profile}' has no target "
-                                        f"'{name}'{did_you_mean(name, outputs)}; targets: {', '.join(outputs)}")])
+        line = line_of(spec, "target") if not target and "target" in spec else line_of(spec, "outputs")
+        raise ValidationError([Problem(shown, line, f"profile '{profile}' has no target "
+                                        f"'{name}'{did_you_mean(str(name), outputs)}; targets: {', '.join(outputs)}")])
     settings = outputs[name]
     if not isinstance(settings, dict) or settings.get("type") not in TARGET_TYPES:
         problems.add(shown, line_of(outputs, name), f"target '{name}' needs `type`: one of {', '.join(TARGET_TYPES)}")
         problems.raise_if_any()
+    _check_settings(settings, shown, problems)
+    problems.raise_if_any()
     settings = dict(settings)
     if settings["type"] == "duckdb" and settings.get("path") not in (None, ":memory:"):
         settings["path"] = str((project_dir / settings["path"]) if not Path(settings["path"]).is_absolute()

@@ -62,10 +62,13 @@ class Renderer:
         """Make every `{% macro %}` under macro_dir callable from any rendered file."""
         if not macro_dir.is_dir():
             return
-        for path in sorted(macro_dir.rglob("*.sql")):
-            shown = str(path.relative_to(root))
+        sources = {str(p.relative_to(root)): p for p in sorted(macro_dir.rglob("*.sql"))}
+        # Loaded by name, so a traceback frame of a macro carries its file, not "<template>".
+        self.env.loader = jinja2.FunctionLoader(
+            lambda name: (sources[name].read_text(), name, lambda: True) if name in sources else None)
+        for shown in sources:
             try:
-                module = self.env.from_string(path.read_text(), globals={}).module
+                module = self.env.get_template(shown).module
             except jinja2.TemplateSyntaxError as e:
                 problems.add(shown, e.lineno, f"invalid Jinja: {e.message}")
                 continue

@@ -75,7 +75,10 @@ def load_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # An unclosed bracket or quote is reported where the parser gave up, often lines later; the
+        # line to fix is where it was opened (the context mark). Otherwise the problem mark is it.
+        opened = e.context and ("flow" in e.context or "quoted" in e.context)
+        mark = (e.context_mark if opened else None) or e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         message = " ".join(str(part) for part in (e.context, e.problem) if part)
         raise YamlSyntaxError(line, f"invalid YAML: {message}") from None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import sqlglot
@@ -40,6 +41,7 @@ class Context:
     streams: dict
     source_dialect: str = "duckdb"
     references: list = field(default_factory=list)  # (segment name, line)
+    root: Optional[Path] = None  # the project directory, to check files that segments name
 
     def error(self, line: Optional[int], message: str) -> None:
         self.problems.add(self.file, line, message)
@@ -185,7 +187,7 @@ def _op(name: str, value: Any, ctx: Context, line: Optional[int]) -> Optional[m.
         return m.Op(name, value) if isinstance(value, bool) else bad("true or false")
     if name in TIME_OPS:
         duration = parse_duration(value)
-        return m.Op(name, duration) if duration else bad("a duration such as 15m, 12h, 30d or 2w")
+        return m.Op(name, duration) if duration else bad("a duration such as 15m, 12h, 30d or 2w (at most 200 years)")
     raise AssertionError(name)
 
 
@@ -225,10 +227,11 @@ def _sql(raw: dict, ctx: Context) -> Optional[m.Condition]:
         ctx.error(line, "`sql` takes a boolean SQL expression as a string")
         return None
     try:
-        parsed = sqlglot.parse_one(text, read=ctx.source_dialect)
+        statements = [s for s in sqlglot.parse(text, read=ctx.source_dialect) if s is not None]
     except (ParseError, sqlglot.errors.TokenError) as e:
         ctx.error(line, f"invalid SQL in `sql:` ({ctx.source_dialect}): {_first_line(e)}")
         return None
+    parsed = statements[0] if len(statements) == 1 else None
     if parsed is None or isinstance(parsed, (sqlglot.exp.Query, sqlglot.exp.DDL, sqlglot.exp.DML)) \
             or parsed.find(sqlglot.exp.Command):
         ctx.error(line, "`sql` takes one boolean expression over the people table's columns, not a statement")
@@ -322,7 +325,7 @@ def _window(raw: dict, ctx: Context) -> Optional[m.Window]:
         line = line_of(raw, key)
         if key in ("within", "older_than"):
             values[key] = parse_duration(raw[key])
-            expected = "a duration such as 15m, 12h, 30d or 2w"
+            expected = "a duration such as 15m, 12h, 30d or 2w (at most 200 years)"
         else:
             values[key] = to_utc(raw[key])
             expected = "an ISO-8601 date or date/time"

@@ -16,7 +16,10 @@ class Duration:
 
     @property
     def delta(self) -> dt.timedelta:
-        return dt.timedelta(**{self.UNITS[self.unit]: self.amount})
+        try:
+            return dt.timedelta(**{self.UNITS[self.unit]: self.amount})
+        except OverflowError:
+            return dt.timedelta.max
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -24,10 +27,15 @@ class Duration:
 
 @dataclass(frozen=True)
 class Op:
-    """One comparison: `name` is an operator of SPEC section 4 (equals, in, gt, within, ...)."""
+    """One comparison: `name` is an operator of SPEC section 4 (equals, in, gt, within, ...).
+    Ops compare by the repr of their value, so `true` and `1` (equal in Python) stay different."""
 
     name: str
-    value: Any  # scalar, tuple of scalars, Duration, or (lo, hi)
+    value: Any = field(compare=False)  # scalar, tuple of scalars, Duration, or (lo, hi)
+    typed_value: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "typed_value", repr(self.value))
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,7 @@ class Segment:
     tests: list[SegmentTest] = field(default_factory=list)
     definition_hash: str = ""
     depends_on: tuple[str, ...] = ()  # referenced segments, direct
+    name_line: Optional[int] = None
 
     @property
     def location(self) -> str:

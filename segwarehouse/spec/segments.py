@@ -64,7 +64,7 @@ def parse_segment(raw: Any, ctx: Context, people: m.People, line: Optional[int])
     return m.Segment(
         name=name, file=ctx.file, line=line, condition=condition, description=description, tags=tags,
         owner=owner, enabled=enabled, static=static, fields=fields, splits=splits, sync=sync, tests=tests,
-        definition_hash=definition_hash(raw), depends_on=depends_on)
+        definition_hash=definition_hash(raw), depends_on=depends_on, name_line=line_of(raw, "name"))
 
 
 def definition_hash(raw: Any) -> str:
@@ -106,14 +106,17 @@ def _static(raw: Any, ctx: Context, people: m.People, line: Optional[int]) -> Op
     if not isinstance(csv, str) or not csv:
         ctx.error(line, "`static.csv` is the path of a CSV file, relative to the project")
         ok = False
+    elif ctx.root is not None and not (ctx.root / csv).is_file():
+        ctx.error(line_of(raw, "csv"), f"no CSV file at {csv} (paths are relative to the project)")
+        ok = False
     if not isinstance(column, str) or not column:
         ctx.error(line, "`static.column` names the CSV column to read")
         ok = False
     identifiers = dict(people.identifiers)
-    if match_on != "key" and match_on not in identifiers:
+    if not isinstance(match_on, str) or (match_on != "key" and match_on not in identifiers):
         ctx.error(line_of(raw, "match_on"), f"`match_on` is 'key' or a name from people.identifiers "
                   f"({', '.join(identifiers) or 'none declared'}), got {match_on!r}"
-                  f"{did_you_mean(match_on, ['key', *identifiers])}")
+                  f"{did_you_mean(match_on, ['key', *identifiers]) if isinstance(match_on, str) else ''}")
         ok = False
     return m.Static(csv, column, match_on) if ok else None
 

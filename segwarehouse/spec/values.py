@@ -6,6 +6,7 @@ import re
 
 from .model import Duration
 
+MAX_DURATION = dt.timedelta(days=365 * 200)  # beyond this, as_of - D leaves the calendar
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
@@ -15,7 +16,10 @@ def parse_duration(value) -> Duration | None:
     if isinstance(value, bool) or not isinstance(value, str):
         return None
     m = _DURATION.match(value)
-    return Duration(int(m.group(1)), m.group(2)) if m else None
+    if not m:
+        return None
+    duration = Duration(int(m.group(1)), m.group(2))
+    return duration if duration.delta <= MAX_DURATION else None
 
 
 def to_utc(value) -> dt.datetime | None:
