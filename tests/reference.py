@@ -13,7 +13,9 @@ Decisions the SPEC leaves open, taken as the engine takes them:
     false for it and not_equals/not_in/not_contains are true;
   * ignore_case lower-cases both sides;
   * a JSON property compared with a number: a JSON number or a numeric string ("12.5") is read as a
-    number, anything else ("n/a", true, an object) is not; compared with a boolean: JSON true/false.
+    number, anything else ("n/a", true, an object) is not; compared with a boolean: JSON true/false;
+  * numbers compare exactly, as Python compares int and float (integers beyond 2**53 included);
+  * text that is not JSON at all, in a properties column kept as text, has no readable property.
 
 What the reference does not define (it raises Undefined): reading a non-string value (a number,
 a date, a JSON object) as text, and `sql:` conditions without a Python twin passed in `sql=`.
