@@ -163,7 +163,10 @@ class ConditionCompiler:
         raise AssertionError(type(c))
 
     def _aggregate(self, match: m.StreamMatch, agg: m.Aggregate) -> exp.Expression:
-        feature = Feature(match, agg.kind, agg.of)
+        kind = agg.kind
+        if kind in ("sum", "avg", "min", "max") and any(_needs_exact(op) for op in agg.ops):
+            kind += "_exact"  # computed in DECIMAL(38, 9): integers beyond 2**53 stay exact
+        feature = Feature(match, kind, agg.of)
         self.features[feature.column] = feature
         value: exp.Expression = exp.column(feature.column, quoted=True)
         if agg.kind in ("count", "sum"):  # no rows: a count or sum of 0, never NULL (SPEC 4.2, 4.3)

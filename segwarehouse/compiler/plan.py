@@ -17,7 +17,7 @@ from sqlglot import exp
 from ..spec import model as m
 from . import patterns
 from .conditions import ConditionCompiler, Feature, compare, read_path
-from .literals import NUMBER, TEXT, cast, conjunction, named, timestamp
+from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
 
 KEY = "_sw_key"
@@ -71,8 +71,9 @@ def _aggregate(feature: Feature, stream: m.Stream) -> exp.Expression:
     if feature.kind in ("first", "last"):
         ts = exp.column(stream.timestamp, table=ROW, quoted=True)
         return exp.Min(this=ts) if feature.kind == "first" else exp.Max(this=ts)
-    value = read_path(feature.of, ROW, NUMBER)
-    return {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[feature.kind](this=value)
+    kind, _, exact = feature.kind.partition("_")
+    value = read_path(feature.of, ROW, EXACT if exact else NUMBER)
+    return {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[kind](this=value)
 
 
 @dataclass
@@ -158,10 +159,8 @@ def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Cal
     return query
 
 
-def members_query(segment: m.Segment, people: m.People, predicate: exp.Expression,
-                  source: exp.Expression) -> exp.Select:
-    """person_id, split and fields of every person the predicate selects."""
-    key = exp.column(people.key, quoted=True)
+def member_columns(segment: m.Segment, key: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
+    """The split group and the fields object a member carries (NULLs when the segment has none)."""
     split = split_expression(segment.splits, key.copy()) if segment.splits else cast(exp.null(), "VARCHAR")
     if segment.fields:
         fields = exp.JSONObject(expressions=[
@@ -169,6 +168,14 @@ def members_query(segment: m.Segment, people: m.People, predicate: exp.Expressio
             for f in segment.fields])
     else:
         fields = cast(exp.null(), "JSON")
+    return split, fields
+
+
+def members_query(segment: m.Segment, people: m.People, predicate: exp.Expression,
+                  source: exp.Expression) -> exp.Select:
+    """person_id, split and fields of every person the predicate selects."""
+    key = exp.column(people.key, quoted=True)
+    split, fields = member_columns(segment, key)
     return (exp.select(named(key, "person_id"), named(split, "split"), named(fields, "fields"))
             .from_(source, copy=False).where(predicate, copy=False))
 

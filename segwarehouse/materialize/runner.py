@@ -12,7 +12,7 @@ from sqlglot import exp
 from ..adapters.base import Adapter
 from ..compiler.conditions import ConditionCompiler
 from ..compiler.literals import cast, timestamp
-from ..compiler.plan import Scan, evaluation_query, members_query, plan_scans, static_table, table
+from ..compiler.plan import Scan, evaluation_query, member_columns, plan_scans, static_table, table
 from ..errors import RunError
 from ..events import Reporter, Silent
 from ..project.loader import LoadedProject
@@ -156,7 +156,7 @@ class Runner:
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
         read = _columns_read(list(predicates.values()), [segments[n] for n in selected], self.people_columns)
         broken = self._build_evaluation(scans, as_of, read)
-        self.adapter.execute(st.create_new_members(person_type))
+        self.adapter.execute(st.create_delta(person_type))
 
         results: dict[str, SegmentResult] = {}
         stopped = False
@@ -214,12 +214,18 @@ class Runner:
         return broken
 
     def _evaluate(self, segment: m.Segment, predicate: exp.Expression, result: SegmentResult) -> None:
-        """Collect one segment's new members; an engine error fails this segment only."""
+        """Collect one segment's changes; an engine error fails this segment only."""
         self.reporter.event("segment_started", segment=segment.name)
         t0 = time.perf_counter()
-        query = members_query(segment, self.config.people, predicate, exp.table_(EVAL, quoted=True))
+        key = self.config.people.key
+        _, fields = member_columns(segment, exp.column(key, quoted=True))
+
+        def split(person: exp.Expression) -> exp.Expression:
+            return member_columns(segment, person)[0]
+
         try:
-            self.adapter.execute(st.insert_new_members(segment.name, query))
+            self.adapter.execute(st.insert_changes(self.schema, EVAL, segment.name, key, predicate, split,
+                                                   fields if segment.fields else None))
         except Exception as e:  # noqa: BLE001
             result.status, result.error = "error", _engine_message(e)
         result.seconds = time.perf_counter() - t0
@@ -232,11 +238,12 @@ class Runner:
             if write:
                 self._record(run_id, as_of, started, failed)
             return
-        self.adapter.execute(st.create_temp(st.DELTA, st.delta_query(self.schema, names)))
-        for name, count in self.adapter.execute(st.member_counts()):
+        for name, count in self.adapter.execute(st.member_counts(self.schema, names)):
             results[name].members = count
         for name, change, count in self.adapter.execute(st.change_counts()):
-            setattr(results[name], change, count)
+            if name in names:
+                setattr(results[name], change, count)
+                results[name].members += {"entered": count, "exited": -count}.get(change, 0)
         if not write:
             return
         with self.adapter.transaction():
@@ -272,7 +279,7 @@ class Runner:
             pass
 
     def _drop_temps(self, scans: list[Scan]) -> None:
-        for name in [EVAL, st.NEW, st.DELTA, *(s.name for s in scans)]:
+        for name in [EVAL, st.DELTA, *(s.name for s in scans)]:
             self.adapter.execute(st.drop_temp(name))
 
 

@@ -1,19 +1,19 @@
 """The statements that move segments from their old members to their new ones, as sqlglot trees.
 
-All segments of a run are applied together: their new members are collected in one temporary
-table, compared with the current members in one join, and the differences written by four
-statements in one transaction. A run costs a handful of statements, not a handful per segment."""
+Each segment's new members are compared with its current ones in one statement that keeps only
+the differences; then the differences of all segments are written by four statements in one
+transaction. Steady-state runs move only the people who changed."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 from sqlglot import exp
 
-from ..compiler.literals import cast, timestamp
+from ..compiler.literals import cast, named, timestamp
 from .tables import CHANGES, MEMBERS, output_table
 
-NEW, DELTA = "_sw_new", "_sw_delta"
-MEMBER_COLUMNS = ("segment", "person_id", "split", "fields")
+DELTA = "_sw_delta"
 
 
 def _col(name: str, alias: str | None = None) -> exp.Column:
@@ -42,44 +42,42 @@ def create_static_values(table: exp.Table) -> exp.Create:
     return create_temp(table.name, exp.select(cast(exp.null(), "VARCHAR").as_("value", quoted=True)).limit(0))
 
 
-def create_new_members(person_type: str) -> exp.Create:
-    """The temporary table collecting every segment's new members."""
-    types = {"segment": "VARCHAR", "person_id": person_type, "split": "VARCHAR", "fields": "JSON"}
-    query = exp.select(*(cast(exp.null(), t).as_(c, quoted=True) for c, t in types.items())).limit(0)
-    return create_temp(NEW, query)
+DELTA_COLUMNS = ("segment", "person_id", "change", "split", "fields")
 
 
-def insert_new_members(segment: str, members: exp.Select) -> exp.Insert:
-    """members selects (person_id, split, fields) of one segment."""
-    query = exp.select(exp.Literal.string(segment), "*").from_(members.subquery("m"))
-    return exp.insert(query, exp.Schema(this=_temp(NEW), expressions=_names(*MEMBER_COLUMNS)))
+def create_delta(person_type: str) -> exp.Create:
+    """The temporary table of a run's changes, filled segment by segment."""
+    types = {"segment": "VARCHAR", "person_id": person_type, "change": "VARCHAR", "split": "VARCHAR", "fields": "JSON"}
+    return create_temp(DELTA, exp.select(*(named(cast(exp.null(), t), c) for c, t in types.items())).limit(0))
 
 
-def delta_query(schema: str, segments: list[str]) -> exp.Select:
-    """Entered, exited and updated people of the given segments: new members against current ones.
-    A continuing member keeps the split it entered with (sticky assignment)."""
+def insert_changes(schema: str, evaluation: str, segment: str, key: str, predicate: exp.Expression,
+                   split: Callable[[exp.Expression], exp.Expression], fields: exp.Expression | None) -> exp.Insert:
+    """One segment's changes: its new members (people the predicate selects) against its current
+    ones. Only entered, exited and (for segments with fields) updated people produce a row; a
+    continuing member keeps the split it entered with (sticky assignment), computed for newcomers only."""
+    seg = exp.Literal.string(segment)
     n_id, o_id = _col("person_id", "n"), _col("person_id", "o")
-    listed = [exp.Literal.string(s) for s in segments]
-    current = (exp.select(*(_col(c) for c in MEMBER_COLUMNS)).from_(output_table(schema, MEMBERS))
-               .where(_col("segment").isin(*listed)))
-    change = (exp.Case()
-              .when(exp.Is(this=o_id.copy(), expression=exp.null()), exp.Literal.string("entered"))
-              .when(exp.Is(this=n_id.copy(), expression=exp.null()), exp.Literal.string("exited"))
-              .else_(exp.Literal.string("updated")))
-    fields_changed = exp.NullSafeNEQ(this=cast(_col("fields", "n"), "VARCHAR"),
-                                     expression=cast(_col("fields", "o"), "VARCHAR"))
-    same_person = exp.and_(_col("segment", "n").eq(_col("segment", "o")), n_id.copy().eq(o_id.copy()))
-    return (exp.select(
-        exp.func("COALESCE", _col("segment", "n"), _col("segment", "o")).as_("segment", quoted=True),
-        exp.func("COALESCE", n_id, o_id).as_("person_id", quoted=True),
-        change.as_("change", quoted=True),
-        exp.func("COALESCE", _col("split", "o"), _col("split", "n")).as_("split", quoted=True),
-        exp.Case().when(exp.Is(this=n_id.copy(), expression=exp.null()), _col("fields", "o"))
-        .else_(_col("fields", "n")).as_("fields", quoted=True))
-        .from_(exp.alias_(_temp(NEW), "n", table=True))
-        .join(exp.alias_(current.subquery(), "o", table=True), on=same_person, join_type="full outer")
-        .where(exp.or_(exp.Is(this=o_id.copy(), expression=exp.null()),
-                       exp.Is(this=n_id.copy(), expression=exp.null()), fields_changed)))
+    new = (exp.select(named(_col(key), "person_id"), named(fields or cast(exp.null(), "JSON"), "fields"))
+           .from_(_temp(evaluation)).where(predicate, copy=False))
+    old = (exp.select(*(_col(c) for c in ("person_id", "split", "fields"))).from_(output_table(schema, MEMBERS))
+           .where(_col("segment").eq(seg.copy())))
+    entered = exp.Is(this=o_id.copy(), expression=exp.null())
+    exited = exp.Is(this=n_id.copy(), expression=exp.null())
+    changed = [entered.copy(), exited.copy()]
+    if fields is not None:
+        changed.append(exp.NullSafeNEQ(this=cast(_col("fields", "n"), "VARCHAR"),
+                                       expression=cast(_col("fields", "o"), "VARCHAR")))
+    query = (exp.select(
+        seg.copy(), exp.func("COALESCE", n_id.copy(), o_id.copy()),
+        exp.Case().when(entered.copy(), exp.Literal.string("entered"))
+        .when(exited.copy(), exp.Literal.string("exited")).else_(exp.Literal.string("updated")),
+        exp.Case().when(entered.copy(), split(n_id.copy())).else_(_col("split", "o")),
+        exp.Case().when(exited.copy(), _col("fields", "o")).else_(_col("fields", "n")))
+        .from_(new.subquery("n"))
+        .join(old.subquery("o"), on=n_id.copy().eq(o_id.copy()), join_type="full outer")
+        .where(exp.or_(*changed, copy=False)))
+    return exp.insert(query, exp.Schema(this=_temp(DELTA), expressions=_names(*DELTA_COLUMNS)))
 
 
 def change_counts() -> exp.Select:
@@ -87,8 +85,10 @@ def change_counts() -> exp.Select:
             .group_by(_col("segment"), _col("change")))
 
 
-def member_counts() -> exp.Select:
-    return exp.select(_col("segment"), exp.Count(this=exp.Star())).from_(_temp(NEW)).group_by(_col("segment"))
+def member_counts(schema: str, segments: list[str]) -> exp.Select:
+    """Current members per segment, before the run is applied."""
+    return (exp.select(_col("segment"), exp.Count(this=exp.Star())).from_(output_table(schema, MEMBERS))
+            .where(_col("segment").isin(*(exp.Literal.string(s) for s in segments))).group_by(_col("segment")))
 
 
 def apply_statements(schema: str, run_id: str, as_of: dt.datetime) -> list[exp.Expression]:
@@ -116,9 +116,12 @@ def apply_statements(schema: str, run_id: str, as_of: dt.datetime) -> list[exp.E
                      exp.EQ(this=_col("run_id"), expression=run.copy())],
         from_=exp.From(this=_temp(DELTA)),
         where=exp.Where(this=exp.and_(same_member(), delta_of("updated"))))
+    # Entered members are written in (segment, person_id) order: the table stays clustered by
+    # segment, so reading one segment's members skips the others' row groups.
     insert_entered = exp.insert(
         exp.select(_col("segment"), _col("person_id"), at.copy(), _col("split"), _col("fields"), run.copy())
-        .from_(_temp(DELTA)).where(_col("change").eq(exp.Literal.string("entered"))),
+        .from_(_temp(DELTA)).where(_col("change").eq(exp.Literal.string("entered")))
+        .order_by(_col("segment"), _col("person_id")),
         exp.Schema(this=members.copy(),
                    expressions=_names("segment", "person_id", "entered_at", "split", "fields", "run_id")))
     return [insert_changes, delete_exited, update_fields, insert_entered]
