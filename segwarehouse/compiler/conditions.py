@@ -122,8 +122,11 @@ class ConditionCompiler:
     """Compiles conditions of one project at one as_of; records the features they read."""
 
     def __init__(self, config: m.ProjectConfig, segments: dict[str, m.Segment], as_of: dt.datetime,
-                 static_table: Callable[[str], exp.Table]):
+                 static_table: Callable[[str], exp.Table], people_types: Optional[dict[str, str]] = None):
+        """people_types ({column: engine type}), when known, spares casts of columns that already
+        have the type a comparison reads (a cast per row is most of a simple condition's cost)."""
         self.config = config
+        self.people_types = {k.lower(): v.upper() for k, v in (people_types or {}).items()}
         self.segments = segments
         self.as_of = as_of
         self.static_table = static_table
@@ -147,8 +150,9 @@ class ConditionCompiler:
             return exp.not_(exp.paren(self.condition(c.item), copy=False), copy=False)
         if isinstance(c, m.Attribute):
             column = exp.column(c.column, quoted=True)
-            return exp.paren(conjunction([compare(column.copy(), op, self.as_of, c.ignore_case) for op in c.ops]),
-                             copy=False)
+            read = typed_reader(self.people_types.get(c.column.lower()))
+            return exp.paren(conjunction([compare(column.copy(), op, self.as_of, c.ignore_case, read=read)
+                                          for op in c.ops]), copy=False)
         if isinstance(c, m.StreamCondition):
             return exp.paren(conjunction([self._aggregate(c.match, agg) for agg in c.aggregates]), copy=False)
         if isinstance(c, m.SegmentRef):
@@ -179,6 +183,19 @@ class ConditionCompiler:
                                  copy=False)
             checks.append(check)
         return conjunction(checks)
+
+
+# Engine types that already read as a comparison kind, so the value needs no cast.
+NATIVE = {TEXT: {"VARCHAR", "TEXT", "STRING"}, TIMESTAMP: {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"},
+          NUMBER: {"DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"},
+          BOOLEAN: {"BOOLEAN"}}
+
+
+def typed_reader(engine_type: Optional[str]) -> Callable[[exp.Expression, str], exp.Expression]:
+    """as_kind, except for a column whose engine type already is the kind."""
+    def read(value: exp.Expression, kind: str) -> exp.Expression:
+        return value if engine_type in NATIVE.get(kind, ()) else as_kind(value, kind)
+    return read
 
 
 def _already_typed(value: exp.Expression, kind: str) -> exp.Expression:

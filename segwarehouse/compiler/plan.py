@@ -125,7 +125,7 @@ def window_class(window: m.Window, as_of: dt.datetime) -> str:
     if bound is None:
         return "all"
     hours = max((as_of - bound).total_seconds() / 3600, 1.0)
-    return f"{2 ** math.ceil(math.log2(hours))}h"
+    return f"{4 ** math.ceil(math.log(hours, 4))}h"
 
 
 def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime) -> list[Scan]:

@@ -78,6 +78,7 @@ class Runner:
             raise RunError(f"the people table {people.table} has no column '{people.key}' (people.key in "
                            f"segwarehouse.yml); columns: {', '.join(columns)}")
         self.people_columns = list(columns)
+        self.people_types = columns
         self.adapter.execute(create_schema(self.schema))
         for statement in definitions(self.schema, columns[people.key]).values():
             self.adapter.execute(statement)
@@ -150,7 +151,7 @@ class Runner:
         last = self.last_as_of()
         segments = self.project.segments
 
-        compiler = ConditionCompiler(self.config, segments, as_of, static_table)
+        compiler = ConditionCompiler(self.config, segments, as_of, static_table, self.people_types)
         predicates = {name: compiler.segment(name) for name in selected}
         static_notes, broken_static = self.load_static([n for n in closure(segments, selected) if segments[n].static])
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)

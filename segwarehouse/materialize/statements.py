@@ -116,12 +116,11 @@ def apply_statements(schema: str, run_id: str, as_of: dt.datetime) -> list[exp.E
                      exp.EQ(this=_col("run_id"), expression=run.copy())],
         from_=exp.From(this=_temp(DELTA)),
         where=exp.Where(this=exp.and_(same_member(), delta_of("updated"))))
-    # Entered members are written in (segment, person_id) order: the table stays clustered by
-    # segment, so reading one segment's members skips the others' row groups.
+    # The delta is filled segment by segment and engines keep insertion order, so members stay
+    # clustered by segment: reading one segment's members skips the others' row groups.
     insert_entered = exp.insert(
         exp.select(_col("segment"), _col("person_id"), at.copy(), _col("split"), _col("fields"), run.copy())
-        .from_(_temp(DELTA)).where(_col("change").eq(exp.Literal.string("entered")))
-        .order_by(_col("segment"), _col("person_id")),
+        .from_(_temp(DELTA)).where(_col("change").eq(exp.Literal.string("entered"))),
         exp.Schema(this=members.copy(),
                    expressions=_names("segment", "person_id", "entered_at", "split", "fields", "run_id")))
     return [insert_changes, delete_exited, update_fields, insert_entered]
