@@ -199,8 +199,16 @@ class Runner:
         return RunResult(run_id, as_of, [results[n] for n in selected])
 
     def _build_evaluation(self, scans: list[Scan], as_of: dt.datetime, columns: list[str]) -> dict[str, str]:
-        """Materialize every scan, then one row per person with all features. Returns the features
-        whose scan failed, with the reason, so only the segments reading them fail."""
+        """One row per person with every feature, in one statement (the engine pipelines each
+        scan's aggregate into its join). Should that fail, each scan is built alone to find the
+        broken ones. Returns the features whose scan failed, with the reason, so only the segments
+        reading them fail."""
+        try:
+            self.adapter.execute(st.create_temp(EVAL, evaluation_query(
+                self.config, scans, lambda scan: scan.query(as_of).subquery(), columns)))
+            return {}
+        except Exception:  # noqa: BLE001 - isolate the failing scans below
+            pass
         broken: dict[str, str] = {}
         good = []
         for scan in scans:
