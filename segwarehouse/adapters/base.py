@@ -6,6 +6,8 @@ from typing import Any, Iterator, Sequence
 
 from sqlglot import exp
 
+from ..compiler.dialects import prepare
+
 
 class Adapter:
     dialect = "duckdb"
@@ -30,7 +32,7 @@ class Adapter:
 
     # --- statements -------------------------------------------------------------------------
     def sql(self, statement: exp.Expression) -> str:
-        return statement.sql(dialect=self.dialect, identify=True)
+        return prepare(statement, self.dialect).sql(dialect=self.dialect, identify=True)
 
     def execute(self, statement: exp.Expression) -> list[tuple]:
         raise NotImplementedError

@@ -59,7 +59,7 @@ def insert_changes(schema: str, evaluation: str, segment: str, key: str, predica
     seg = exp.Literal.string(segment)
     n_id, o_id = _col("person_id", "n"), _col("person_id", "o")
     new = (exp.select(named(_col(key), "person_id"), named(fields or cast(exp.null(), "JSON"), "fields"))
-           .from_(_temp(evaluation)).where(predicate, copy=False))
+           .from_(_temp(evaluation), copy=False).where(predicate, copy=False))
     old = (exp.select(*(_col(c) for c in ("person_id", "split", "fields"))).from_(output_table(schema, MEMBERS))
            .where(_col("segment").eq(seg.copy())))
     entered = exp.Is(this=o_id.copy(), expression=exp.null())
@@ -74,9 +74,9 @@ def insert_changes(schema: str, evaluation: str, segment: str, key: str, predica
         .when(exited.copy(), exp.Literal.string("exited")).else_(exp.Literal.string("updated")),
         exp.Case().when(entered.copy(), split(n_id.copy())).else_(_col("split", "o")),
         exp.Case().when(exited.copy(), _col("fields", "o")).else_(_col("fields", "n")))
-        .from_(new.subquery("n"))
-        .join(old.subquery("o"), on=n_id.copy().eq(o_id.copy()), join_type="full outer")
-        .where(exp.or_(*changed, copy=False)))
+        .from_(new.subquery("n", copy=False), copy=False)
+        .join(old.subquery("o", copy=False), on=n_id.copy().eq(o_id.copy()), join_type="full outer", copy=False)
+        .where(exp.or_(*changed, copy=False), copy=False))
     return exp.insert(query, exp.Schema(this=_temp(DELTA), expressions=_names(*DELTA_COLUMNS)))
 
 

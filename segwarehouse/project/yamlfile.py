@@ -31,7 +31,8 @@ class YList(list, Node):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster), the pure one otherwise.
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     pass
 
 
