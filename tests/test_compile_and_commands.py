@@ -1,0 +1,118 @@
+"""compile (dialects, files, manifest), and the commands without a test file of their own:
+init, ls, preview, diff, export."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+import sqlglot
+
+from segwarehouse import Project
+from segwarehouse.api import parse_as_of
+from segwarehouse.compiler.dialects import SegwarehouseSnowflake, prepare
+from segwarehouse.compiler.plan import standalone_query
+
+from conftest import ROOT, write_project
+
+AS_OF = "2026-11-01T00:00:00Z"
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "segwarehouse.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres", "bigquery", "trino"])
+def test_compiled_sql_of_every_example_segment_parses_back(dialect):
+    project = Project(ROOT)
+    compiled = project.compile(dialect=dialect, as_of=AS_OF, write=False)[dialect]
+    assert set(compiled) == set(project.segments)
+    for name, sql in compiled.items():
+        assert sqlglot.parse_one(sql, read=dialect) is not None, name
+
+
+def test_lean_snowflake_generator_prints_what_sqlglot_prints():
+    project = Project(ROOT)
+    for name in project.segments:
+        tree = prepare(standalone_query(project.loaded.config, project.segments, name, parse_as_of(AS_OF)),
+                       "snowflake")
+        assert tree.sql(dialect="snowflake", identify=True) == tree.sql(dialect=SegwarehouseSnowflake, identify=True)
+
+
+def test_snowflake_regex_is_a_search_and_try_is_duckdb_only(make_project):
+    project = make_project({"s.yml": """\
+        name: s
+        where:
+          all:
+            - {attribute: email, matches: "b+"}
+            - {event: purchase, where: {properties.amount: {gte: 5}}}
+        """})
+    snowflake = project.compile(dialect="snowflake", as_of=AS_OF, write=False)["snowflake"]["s"]
+    duck = project.compile(dialect="duckdb", as_of=AS_OF, write=False)["duckdb"]["s"]
+    assert "REGEXP_INSTR(" in snowflake and "REGEXP_LIKE" not in snowflake
+    assert "TRY(" not in snowflake and "TRY(" in duck
+
+
+def test_compile_writes_files_and_manifest(tmp_path):
+    project_dir = write_project(tmp_path / "p", {"a.yml": "name: a\nwhere: {attribute: plan, equals: pro}\n",
+                                                 "b.yml": "name: b\nwhere: {segment: a}\n"})
+    result = cli("--project-dir", str(project_dir), "compile", "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    for dialect in ("duckdb", "snowflake"):
+        for name in ("a", "b"):
+            assert (project_dir / "target" / "compiled" / dialect / f"{name}.sql").read_text().strip()
+    manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
+    assert manifest["parent_map"]["segment.t.b"] == ["segment.t.a"]
+    assert manifest["child_map"]["segment.t.a"] == ["segment.t.b"]
+    assert manifest["metadata"]["invocation_id"]
+    assert json.loads((project_dir / "target" / "run_results.json").read_text())["success"] is True
+
+
+def _people(project_dir, rows):
+    con = duckdb.connect(str(project_dir / "segwarehouse.duckdb"))
+    con.execute("CREATE OR REPLACE TABLE main.users (user_id BIGINT, email VARCHAR, plan VARCHAR)")
+    con.executemany("INSERT INTO main.users VALUES (?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TABLE main.events (user_id BIGINT, occurred_at TIMESTAMP, event_name VARCHAR, "
+                "properties JSON)")
+    con.close()
+
+
+def test_preview_diff_and_export_write_nothing_until_run(tmp_path):
+    project_dir = write_project(tmp_path / "p", {"pro.yml": "name: pro\nfields: [plan]\n"
+                                                            "where: {attribute: plan, equals: pro}\n"})
+    _people(project_dir, [(1, "a@x.com", "pro"), (2, "b@x.com", "free"), (3, None, "pro")])
+    project = Project(project_dir)
+    preview = project.preview("pro", as_of=AS_OF)
+    assert preview.count == 2 and [r[0] for r in preview.rows] == [1, 3]
+    diff = project.diff(as_of=AS_OF).results[0]
+    assert (diff.members, diff.entered, diff.exited) == (2, 2, 0)
+    assert project.run(as_of=AS_OF).ok
+    _people(project_dir, [(1, "a@x.com", "free"), (2, "b@x.com", "pro"), (3, None, "pro")])
+    diff = Project(project_dir).diff(as_of="2026-11-02").results[0]
+    assert (diff.members, diff.entered, diff.exited) == (2, 1, 1)
+    con = duckdb.connect(str(project_dir / "segwarehouse.duckdb"))
+    assert con.execute("SELECT count(*) FROM segwarehouse.segwarehouse.segment_changes").fetchone()[0] == 2  # the diff wrote nothing
+    con.close()
+    out = tmp_path / "pro.csv"
+    assert Project(project_dir).export("pro", out) == 2
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["user_id"], r["email"], r["plan"]) for r in rows] == [("1", "a@x.com", "pro"), ("3", "", "pro")]
+
+
+def test_init_scaffolds_a_project_whose_tests_pass(tmp_path):
+    result = cli("init", str(tmp_path / "new"))
+    assert result.returncode == 0, result.stderr
+    assert cli("--project-dir", str(tmp_path / "new"), "test").returncode == 0
+    again = cli("init", str(tmp_path / "new"))
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_ls_json_lists_selected_segments():
+    result = cli("--project-dir", str(ROOT), "ls", "-s", "tag:commerce", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and all("commerce" in r["tags"] for r in rows)
