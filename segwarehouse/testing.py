@@ -30,7 +30,8 @@ class TestResult:
     line: Optional[int] = None
 
 
-def _sql_type(values: list[Any]) -> str:
+def sql_type(values: list[Any]) -> str:
+    """The column type for YAML values given in a test (VARCHAR when none is given)."""
     present = [v for v in values if v is not None]
     if not present:
         return "VARCHAR"
@@ -106,7 +107,7 @@ def _stream_columns(project: LoadedProject, stream: m.Stream) -> dict[str, str]:
 def _create(adapter: DuckDBAdapter, name: str, columns: dict[str, str], rows: list[dict]) -> None:
     for column in {k for row in rows for k in row}:
         if column not in columns or columns[column] == "VARCHAR":
-            columns[column] = _sql_type([row.get(column) for row in rows])
+            columns[column] = sql_type([row.get(column) for row in rows])
     target = table(name)
     if target.db:
         adapter.execute(exp.Create(this=exp.Table(this=exp.to_identifier(target.db, quoted=True)), kind="SCHEMA",
@@ -120,7 +121,7 @@ def _create(adapter: DuckDBAdapter, name: str, columns: dict[str, str], rows: li
 
 def _key_type(project: LoadedProject, test: m.SegmentTest) -> str:
     key = project.config.people.key
-    return _sql_type([row.get(key) for row in test.given.get("people", [])] + list(test.expect))
+    return sql_type([row.get(key) for row in test.given.get("people", [])] + list(test.expect))
 
 
 def run_test(project: LoadedProject, segment: m.Segment, test: m.SegmentTest) -> TestResult:

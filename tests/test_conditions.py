@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import PROJECT_YML, write_project
+from segwarehouse.testing import sql_type as segwarehouse_sql_type
 from segwarehouse.compiler.plan import standalone_query
 from segwarehouse.project.loader import load_project
 
@@ -30,21 +31,7 @@ MICRO = dt.timedelta(microseconds=1)
 EVENT_COLUMNS = {"user_id": "BIGINT", "occurred_at": "TIMESTAMP", "event_name": "VARCHAR", "properties": "JSON"}
 
 
-def sql_type(values: list[Any]) -> str:
-    present = [v for v in values if v is not None]
-    if not present:
-        return "VARCHAR"
-    if all(isinstance(v, bool) for v in present):
-        return "BOOLEAN"
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        return "BIGINT"
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return "DOUBLE"
-    if all(isinstance(v, dt.datetime) for v in present):
-        return "TIMESTAMP"
-    if all(isinstance(v, (dict, list)) for v in present):
-        return "JSON"
-    return "VARCHAR"
+sql_type = segwarehouse_sql_type  # one inference of column types from YAML values
 
 
 def db_value(v: Any, type_: str) -> Any:

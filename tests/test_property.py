@@ -19,18 +19,10 @@ import reference
 from segwarehouse.adapters.duckdb import DuckDBAdapter
 from segwarehouse.materialize.runner import Runner
 from segwarehouse.project.loader import load_project
+from conftest import PROJECT_YML as BASE_PROJECT_YML
 from test_conditions import Warehouse, create_table
 
-PROJECT_YML = """\
-name: t
-people:
-  table: main.users
-  key: user_id
-  identifiers: {email: email}
-streams:
-  event: {table: main.events, key: user_id, timestamp: occurred_at, name: event_name, properties: properties}
-  page_view: {table: main.page_views, key: user_id, timestamp: viewed_at, name: url}
-"""
+PROJECT_YML = BASE_PROJECT_YML + "  page_view: {table: main.page_views, key: user_id, timestamp: viewed_at, name: url}\n"
 STREAM_DEFS = {
     "event": reference.StreamDef("user_id", "occurred_at", "event_name", "properties"),
     "page_view": reference.StreamDef("user_id", "viewed_at", "url"),

@@ -32,6 +32,14 @@ def _template_line(tb, filename: str) -> int | None:
     return line
 
 
+def _lookup(values: Mapping[str, Any], name: str, default: Any, missing: str) -> Any:
+    if name in values:
+        return values[name]
+    if default is ...:
+        raise _MissingValue(missing)
+    return default
+
+
 class Renderer:
     """Renders text with the project's macros and its vars in scope."""
 
@@ -43,20 +51,12 @@ class Renderer:
         self.env.globals.update(var=self._var, env_var=self._env_var)
 
     def _var(self, name: str, default: Any = ...) -> Any:
-        if name in self.vars:
-            return self.vars[name]
-        if default is ...:
-            raise _MissingValue(
-                f"var('{name}') is not defined: add it under `vars:` in segwarehouse.yml or pass --vars")
-        return default
+        return _lookup(self.vars, name, default,
+                       f"var('{name}') is not defined: add it under `vars:` in segwarehouse.yml or pass --vars")
 
     def _env_var(self, name: str, default: Any = ...) -> Any:
-        if name in self.environ:
-            return self.environ[name]
-        if default is ...:
-            raise _MissingValue(
-                f"env_var('{name}') is not set: export {name} or give a default, env_var('{name}', '...')")
-        return default
+        return _lookup(self.environ, name, default,
+                       f"env_var('{name}') is not set: export {name} or give a default, env_var('{name}', '...')")
 
     def load_macros(self, macro_dir: Path, problems: Problems, root: Path) -> None:
         """Make every `{% macro %}` under macro_dir callable from any rendered file."""

@@ -111,12 +111,9 @@ def _attribute(raw: dict, ctx: Context) -> Optional[m.Condition]:
     if not isinstance(column, str) or not column:
         ctx.error(line, "`attribute` names a column of the people table")
         return None
-    ops, ignore_case = _ops({k: v for k, v in raw.items() if k != "attribute"}, raw, ctx,
-                            ATTRIBUTE_OPS, f"attribute '{column}'")
+    ops, ignore_case = _required_ops({k: v for k, v in raw.items() if k != "attribute"}, raw, ctx,
+                                     ATTRIBUTE_OPS, f"attribute '{column}'", line)
     if ops is None:
-        return None
-    if not ops:
-        ctx.error(line, f"attribute '{column}' needs an operator: {', '.join(ATTRIBUTE_OPS)}")
         return None
     return m.Attribute(column, ops, ignore_case, line=line)
 
@@ -147,6 +144,15 @@ def _ops(items: dict, container: dict, ctx: Context, allowed: tuple, what: str):
                   f"`ignore_case` applies to {', '.join(CASE_OPS)}; {what} has none of them")
         ok = False
     return (tuple(ops) if ok else None), ignore_case
+
+
+def _required_ops(items: dict, container: dict, ctx: Context, allowed: tuple, what: str, line: Optional[int]):
+    """_ops, with at least one operator required; (None, _) when invalid or empty."""
+    ops, ignore_case = _ops(items, container, ctx, allowed, what)
+    if ops == ():
+        ctx.error(line, f"{what} needs an operator: {', '.join(allowed)}")
+        return None, ignore_case
+    return ops, ignore_case
 
 
 def _comparable(value: Any) -> Any:
@@ -303,11 +309,8 @@ def _filter(key: Any, value: Any, where: dict, stream: m.Stream, ctx: Context) -
     line = line_of(where, key)
     path = _path(key, stream)
     if isinstance(value, dict):
-        ops, ignore_case = _ops(value, value, ctx, ATTRIBUTE_OPS, f"filter '{key}'")
+        ops, ignore_case = _required_ops(value, value, ctx, ATTRIBUTE_OPS, f"filter '{key}'", line)
         if ops is None:
-            return None
-        if not ops:
-            ctx.error(line, f"filter '{key}' needs an operator")
             return None
         return m.RowFilter(path, ops, ignore_case)
     if isinstance(value, list):
@@ -352,11 +355,8 @@ def _aggregate(name: str, value: Any, raw: dict, stream: m.Stream, ctx: Context)
         allowed = NUMERIC_AGGREGATE_OPS
     else:  # first, last: times
         allowed = ("gt", "gte", "lt", "lte", "between", *TIME_OPS, "exists")
-    ops, _ = _ops(items, value, ctx, allowed, f"`{name}`")
+    ops, _ = _required_ops(items, value, ctx, allowed, f"`{name}`", line)
     if ops is None:
-        return None
-    if not ops:
-        ctx.error(line, f"`{name}` needs an operator: {', '.join(allowed)}")
         return None
     if name in ("count", "sum", "avg", "min", "max"):
         for op in ops:
