@@ -17,6 +17,8 @@ class TextConsole:
     def __init__(self) -> None:
         # soft_wrap: never break a FILE:LINE: message over lines, whatever the terminal width
         self.out = Console(highlight=False, soft_wrap=True)
+        if not self.out.is_terminal:  # a log or a pipe: wide enough that names are never cut
+            self.out = Console(highlight=False, soft_wrap=True, width=160)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self._progress: Optional[Progress] = None
         self._task = None
