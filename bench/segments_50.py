@@ -61,7 +61,7 @@ def hand_written() -> dict[str, str]:
     for x in (50, 100, 200, 400, 800):
         q[f"spenders_{x}"] = IN_USERS.format(inner=(
             f"SELECT user_id FROM main.events WHERE event_name = 'purchase' AND {_window('occurred_at', 30)} "
-            f"GROUP BY user_id HAVING sum(TRY_CAST(properties->>'$.amount' AS DOUBLE)) >= {x}"))
+            f"GROUP BY user_id HAVING sum(TRY_CAST(properties->>'$.amount' AS DECIMAL(38, 9))) >= {x}"))
     for n in (7, 14, 21, 30, 60):
         q[f"winter_browsers_{n}"] = IN_USERS.format(inner=(
             f"SELECT user_id FROM main.page_views WHERE url LIKE '/winter/%' AND {_window('viewed_at', n)} "

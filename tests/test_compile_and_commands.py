@@ -117,3 +117,23 @@ def test_ls_json_lists_selected_segments():
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows and all("commerce" in r["tags"] for r in rows)
+
+
+def test_sums_of_amounts_are_exact_decimals(make_project):
+    # 0.1 + 0.2 is 0.30000000000000004 in floating point; an amount sum must reach exactly 0.3
+    project = make_project({"s.yml": """\
+        name: s
+        where: {event: purchase, sum: {of: properties.amount, gte: 0.3}}
+        tests:
+          - name: dimes
+            as_of: 2026-11-01T00:00:00Z
+            given:
+              people: [{user_id: 1}, {user_id: 2}]
+              event:
+                - {user_id: 1, event_name: purchase, occurred_at: 2026-10-01T00:00:00Z, properties: {amount: 0.1}}
+                - {user_id: 1, event_name: purchase, occurred_at: 2026-10-02T00:00:00Z, properties: {amount: 0.2}}
+                - {user_id: 2, event_name: purchase, occurred_at: 2026-10-02T00:00:00Z, properties: {amount: 0.29}}
+            expect: [1]
+        """})
+    (result,) = project.test()
+    assert result.passed, (result.actual, result.error)

@@ -168,7 +168,7 @@ class ConditionCompiler:
 
     def _aggregate(self, match: m.StreamMatch, agg: m.Aggregate) -> exp.Expression:
         kind = agg.kind
-        if kind in ("sum", "avg", "min", "max") and any(_needs_exact(op) for op in agg.ops):
+        if kind in ("min", "max") and any(_needs_exact(op) for op in agg.ops):
             kind += "_exact"  # computed in DECIMAL(38, 9): integers beyond 2**53 stay exact
         feature = Feature(match, kind, agg.of)
         self.features[feature.column] = feature

@@ -72,7 +72,9 @@ def _aggregate(feature: Feature, stream: m.Stream) -> exp.Expression:
         ts = exp.column(stream.timestamp, table=ROW, quoted=True)
         return exp.Min(this=ts) if feature.kind == "first" else exp.Max(this=ts)
     kind, _, exact = feature.kind.partition("_")
-    value = read_path(feature.of, ROW, EXACT if exact else NUMBER)
+    # Sums and averages add in DECIMAL(38, 9): 120.50 + 79.50 is 200 whatever order the engine adds
+    # rows in; in floating point it is sometimes 199.99999999999997.
+    value = read_path(feature.of, ROW, EXACT if exact or kind in ("sum", "avg") else NUMBER)
     return {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[kind](this=value)
 
 
