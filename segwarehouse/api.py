@@ -21,7 +21,7 @@ from sqlglot import exp
 from . import selectors
 from .adapters import adapter_for
 from .adapters.base import Adapter
-from .compiler.dialects import generator_dialect, prepare
+from .compiler.dialects import render
 from .compiler.plan import standalone_query
 from .errors import RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
@@ -118,7 +118,7 @@ class Project:
                           f"compiled by segwarehouse for {d}\n")
                 if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
                     header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
-                sql = prepare(query, d).sql(dialect=generator_dialect(d), identify=True, pretty=True, copy=False)
+                sql = render(query, d, pretty=True)
                 out[d][name] = header + sql + ";\n"
                 if write:
                     path = self.target_path / "compiled" / d / f"{name}.sql"

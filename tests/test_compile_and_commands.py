@@ -13,7 +13,7 @@ import sqlglot
 
 from segwarehouse import Project
 from segwarehouse.api import parse_as_of
-from segwarehouse.compiler.dialects import SegwarehouseSnowflake, prepare
+from segwarehouse.compiler.dialects import SegwarehouseSnowflake, rewrite
 from segwarehouse.compiler.plan import standalone_query
 
 from conftest import ROOT, write_project
@@ -37,9 +37,20 @@ def test_compiled_sql_of_every_example_segment_parses_back(dialect):
 def test_lean_snowflake_generator_prints_what_sqlglot_prints():
     project = Project(ROOT)
     for name in project.segments:
-        tree = prepare(standalone_query(project.loaded.config, project.segments, name, parse_as_of(AS_OF)),
-                       "snowflake")
+        tree, needs_rewrites = rewrite(standalone_query(project.loaded.config, project.segments, name,
+                                                        parse_as_of(AS_OF)), "snowflake")
+        assert not needs_rewrites, name
         assert tree.sql(dialect="snowflake", identify=True) == tree.sql(dialect=SegwarehouseSnowflake, identify=True)
+
+
+def test_sql_that_needs_sqlglots_select_rewrites_still_gets_them(make_project):
+    project = make_project({"s.yml": """\
+        name: s
+        where: {sql: "EXISTS (SELECT 1 FROM UNNEST([1, 2]) AS t(x) WHERE x = user_id)"}
+        """})
+    tree, needs_rewrites = rewrite(standalone_query(project.loaded.config, project.segments, "s",
+                                                    parse_as_of(AS_OF)), "snowflake")
+    assert needs_rewrites
 
 
 def test_snowflake_regex_is_a_search_and_try_is_duckdb_only(make_project):

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Sequence
 
 from sqlglot import exp
 
-from ..compiler.dialects import prepare
+from ..compiler.dialects import render
 
 
 class Adapter:
@@ -32,7 +32,7 @@ class Adapter:
 
     # --- statements -------------------------------------------------------------------------
     def sql(self, statement: exp.Expression) -> str:
-        return prepare(statement, self.dialect).sql(dialect=self.dialect, identify=True)
+        return render(statement, self.dialect)
 
     def execute(self, statement: exp.Expression) -> list[tuple]:
         raise NotImplementedError

@@ -25,47 +25,56 @@ def _regex_search(node: exp.Expression) -> exp.Expression:
 
 
 RULES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
+    "duckdb": [],  # the dialect the tree is built for
     "snowflake": [_without_try, _regex_search],
 }
 DEFAULT_RULES = [_without_try]
-NATIVE = {"duckdb"}  # the dialect the tree is built for: nothing to rewrite
-
-
-def prepare(expression: exp.Expression, dialect: str) -> exp.Expression:
-    """The tree to generate `dialect` SQL from (rewritten in place)."""
-    if dialect in NATIVE:
-        return expression
-    for rule in RULES.get(dialect, DEFAULT_RULES):
-        expression = expression.transform(rule, copy=False)
-    return expression
-
 
 # Node types that sqlglot's Snowflake SELECT rewrites act on (UNNEST, EXPLODE, date arrays,
 # DISTINCT ON, named windows, semi/anti joins, variant dot access). Our trees carry none of them
 # unless a user's `sql:` does; skipping the rewrites then halves the time to compile for Snowflake
 # (each builds a scope of every SELECT).
 _SELECT_REWRITE_TRIGGERS = (exp.Unnest, exp.Explode, exp.GenerateDateArray, exp.Dot, exp.Window, exp.Distinct)
-_snowflake_select = Snowflake.Generator.TRANSFORMS[exp.Select]
-
-
-def _select_sql(self, expression: exp.Select) -> str:
-    needs_rewrite = expression.args.get("windows") or any(
-        join.args.get("kind") in ("SEMI", "ANTI") for join in expression.args.get("joins") or ())
-    if needs_rewrite or expression.find(*_SELECT_REWRITE_TRIGGERS):
-        return _snowflake_select(self, expression)
-    return self.select_sql(expression)
 
 
 class SegwarehouseSnowflake(Snowflake):
-    """Snowflake, generating our SELECTs without rewrites they cannot need."""
+    """Snowflake, generating SELECTs without the rewrites that only the trigger nodes need."""
 
     class Generator(Snowflake.Generator):
-        TRANSFORMS = {**Snowflake.Generator.TRANSFORMS, exp.Select: _select_sql}
+        TRANSFORMS = {**Snowflake.Generator.TRANSFORMS, exp.Select: lambda self, e: self.select_sql(e)}
 
 
-GENERATORS = {"snowflake": SegwarehouseSnowflake}
+LEAN = {"snowflake": SegwarehouseSnowflake}
 
 
-def generator_dialect(dialect: str):
-    """The dialect (name or class) to hand sqlglot's generator."""
-    return GENERATORS.get(dialect, dialect)
+def _needs_select_rewrites(node: exp.Expression) -> bool:
+    if isinstance(node, _SELECT_REWRITE_TRIGGERS):
+        return True
+    return isinstance(node, exp.Select) and bool(node.args.get("windows") or any(
+        join.args.get("kind") in ("SEMI", "ANTI") for join in node.args.get("joins") or ()))
+
+
+def rewrite(expression: exp.Expression, dialect: str) -> tuple[exp.Expression, bool]:
+    """The dialect's rules applied to the tree (in place), in one walk that also tells whether the
+    tree holds nodes that sqlglot's own SELECT rewrites act on."""
+    rules = RULES.get(dialect, DEFAULT_RULES)
+    needs_rewrites = False
+
+    def visit(node: exp.Expression) -> exp.Expression:
+        nonlocal needs_rewrites
+        for rule in rules:
+            node = rule(node)
+        needs_rewrites = needs_rewrites or _needs_select_rewrites(node)
+        return node
+
+    return expression.transform(visit, copy=False), needs_rewrites
+
+
+def render(expression: exp.Expression, dialect: str, **options) -> str:
+    """SQL for `dialect`, every identifier quoted."""
+    if dialect in LEAN or RULES.get(dialect, DEFAULT_RULES):
+        expression, needs_rewrites = rewrite(expression, dialect)
+        generator = dialect if needs_rewrites else LEAN.get(dialect, dialect)
+    else:
+        generator = dialect
+    return expression.sql(dialect=generator, identify=True, copy=False, **options)
