@@ -25,6 +25,7 @@ from .compiler.dialects import render
 from .compiler.plan import standalone_query
 from .errors import RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
+from .explain import Step, explain_query, fill
 from .materialize.export import export_query, write_csv
 from .materialize.runner import RunResult, Runner, closure, utc_now
 from .project.loader import LoadedProject, load_project
@@ -45,6 +46,15 @@ def parse_as_of(value: Any) -> dt.datetime:
     if stamp is None:
         raise ValidationError(f"--as-of {value!r}: expected an ISO-8601 date or date/time, e.g. 2026-11-01T00:00:00Z")
     return stamp
+
+
+@dataclass
+class Explanation:
+    segment: str
+    person: str
+    as_of: dt.datetime
+    member: bool
+    steps: list[Step]
 
 
 @dataclass
@@ -165,15 +175,34 @@ class Project:
         as_of = parse_as_of(as_of)
         query = standalone_query(self.loaded.config, self.segments, segment, as_of)
         with self.connect() as adapter:
-            runner = Runner(self.loaded, adapter, self.reporter)
-            _, broken = runner.load_static([n for n in closure(self.segments, [segment]) if self.segments[n].static])
-            if broken:
-                raise RunError("; ".join(broken.values()))
+            self._load_static(adapter, segment)
             members = query.subquery("m")
             count = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(members))[0][0]
             sample = adapter.execute(exp.select("*").from_(query.subquery("m")).order_by(
                 exp.column("person_id", quoted=True)).limit(limit))
         return Preview(segment, as_of, count, ["person_id", "split", "fields"], sample)
+
+    def _load_static(self, adapter: Adapter, segment: str) -> None:
+        """Temporary tables of the static segments that `segment` reads."""
+        runner = Runner(self.loaded, adapter, self.reporter)
+        _, broken = runner.load_static([n for n in closure(self.segments, [segment]) if self.segments[n].static])
+        if broken:
+            raise RunError("; ".join(broken.values()))
+
+    def explain(self, segment: str, person: Any, as_of: Any = None) -> Explanation:
+        """Every condition of `segment`, true or false for one person, with the values measured."""
+        if segment not in self.segments:
+            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+        as_of = parse_as_of(as_of)
+        query, steps, columns = explain_query(self.loaded.config, self.segments, segment, str(person), as_of)
+        with self.connect() as adapter:
+            self._load_static(adapter, segment)
+            rows = adapter.execute(query)
+        if not rows:
+            raise RunError(f"no person with {self.loaded.config.people.key} = {person!r} in "
+                           f"{self.loaded.config.people.table}")
+        steps = fill(steps, columns, rows[0])
+        return Explanation(segment, str(person), as_of, steps[0].holds, steps)
 
     def test(self, select: Optional[Sequence[str]] = None) -> list[TestResult]:
         results = []

@@ -2,6 +2,7 @@
 0 (success), 1 (a segment, test or sync failed), 2 (bad usage, configuration or validation)."""
 from __future__ import annotations
 
+import decimal
 import functools
 import json
 import sys
@@ -243,6 +244,28 @@ def export(state: State, results: list, segment: str, output: str, fields: str |
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     count = state.project.export(segment, output, chosen)
     state.console.info(f"wrote {count:,} member(s) of {segment} to {output}", event="exported", count=count)
+    return 0
+
+
+def _plain(value: Any) -> str:
+    """Decimals as people write them (500, not 5.00E+2); everything else as str()."""
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+@command("explain")
+@click.argument("segment")
+@click.argument("person")
+@click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
+def explain(state: State, results: list, segment: str, person: str, as_of: str | None) -> int:
+    """Each condition true/false for one person, with the measured values."""
+    e = state.project.explain(segment, person, as_of=as_of)
+    rows = [["  " * step.depth + step.label, "true" if step.holds else "false",
+             ", ".join(f"{k} = {_plain(v)}" for k, v in step.values.items())] for step in e.steps]
+    verdict = "is a member" if e.member else "is not a member"
+    state.console.table(f"{e.segment}: person {e.person} {verdict} at {e.as_of.isoformat()}",
+                        ["condition", "holds", "measured"], rows, event="explain", member=e.member)
     return 0
 
 

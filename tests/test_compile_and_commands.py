@@ -148,3 +148,30 @@ def test_sums_of_amounts_are_exact_decimals(make_project):
         """})
     (result,) = project.test()
     assert result.passed, (result.actual, result.error)
+
+
+def test_explain_shows_each_condition_and_what_it_measured(tmp_path):
+    project_dir = write_project(tmp_path / "p", {
+        "pro.yml": "name: pro\nwhere: {attribute: plan, equals: pro}\n",
+        "buyers.yml": """\
+            name: buyers
+            where:
+              all:
+                - {segment: pro}
+                - {event: purchase, within: 30d, count: {gte: 2}}
+            """})
+    _people(project_dir, [(1, "a@x.com", "pro"), (2, "b@x.com", "free")])
+    con = duckdb.connect(str(project_dir / "segwarehouse.duckdb"))
+    con.execute("INSERT INTO main.events VALUES (1, '2026-10-20', 'purchase', '{}'), (1, '2026-10-25', 'purchase', '{}'),"
+                " (2, '2026-10-25', 'purchase', '{}')")
+    con.close()
+    member = Project(project_dir).explain("buyers", 1, as_of=AS_OF)
+    assert member.member and [s.holds for s in member.steps] == [True, True, True, True]
+    assert member.steps[2].values == {"plan": "pro"} and member.steps[3].values == {"count": 2}
+    other = Project(project_dir).explain("buyers", "2", as_of=AS_OF)
+    assert not other.member and [s.holds for s in other.steps] == [False, False, False, False]
+    assert other.steps[3].values == {"count": 1}
+    result = cli("--project-dir", str(project_dir), "explain", "buyers", "1", "--as-of", AS_OF)
+    assert result.returncode == 0 and "is a member" in result.stdout and "count = 2" in result.stdout
+    missing = cli("--project-dir", str(project_dir), "explain", "buyers", "42", "--as-of", AS_OF)
+    assert missing.returncode == 1 and "no person" in missing.stderr and "Traceback" not in missing.stderr

@@ -21,6 +21,7 @@ from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
 
 KEY = "_sw_key"
+EVALUATION = "_sw_people"  # one row per person: people columns and features
 ROW = "s"
 PEOPLE = "p"
 
@@ -187,9 +188,15 @@ def static_table(segment: str) -> exp.Table:
     return exp.table_(f"_sw_static_{segment}", quoted=True)
 
 
-def features_used(compiler: ConditionCompiler, names: list[str]) -> tuple[dict[str, exp.Expression], list[Feature]]:
-    predicates = {name: compiler.segment(name) for name in names}
-    return predicates, list(compiler.features.values())
+def with_evaluation(query: exp.Select, config: m.ProjectConfig, compiler: ConditionCompiler,
+                    as_of: dt.datetime) -> exp.Select:
+    """`query` reads the evaluation relation `_sw_people`; add it, and the scans the compiler's
+    features need, as CTEs."""
+    scans = plan_scans(list(compiler.features.values()), config.streams, as_of)
+    for scan in scans:
+        query = query.with_(exp.to_identifier(scan.name, quoted=True), as_=scan.query(as_of), copy=False)
+    evaluation = evaluation_query(config, scans, lambda scan: exp.table_(scan.name, quoted=True))
+    return query.with_(exp.to_identifier(EVALUATION, quoted=True), as_=evaluation, copy=False)
 
 
 def standalone_query(config: m.ProjectConfig, segments: dict[str, m.Segment], name: str,
@@ -197,10 +204,5 @@ def standalone_query(config: m.ProjectConfig, segments: dict[str, m.Segment], na
     """A self-contained SELECT of one segment's members at as_of (what `compile` writes)."""
     compiler = ConditionCompiler(config, segments, as_of, static_table)
     predicate = compiler.segment(name)
-    scans = plan_scans(list(compiler.features.values()), config.streams, as_of)
-    eval_cte = "_sw_people"
-    query = members_query(segments[name], config.people, predicate, exp.table_(eval_cte, quoted=True))
-    for scan in scans:
-        query = query.with_(exp.to_identifier(scan.name, quoted=True), as_=scan.query(as_of), copy=False)
-    evaluation = evaluation_query(config, scans, lambda scan: exp.table_(scan.name, quoted=True))
-    return query.with_(exp.to_identifier(eval_cte, quoted=True), as_=evaluation, copy=False)
+    query = members_query(segments[name], config.people, predicate, exp.table_(EVALUATION, quoted=True))
+    return with_evaluation(query, config, compiler, as_of)

@@ -12,7 +12,7 @@ from sqlglot import exp
 from ..adapters.base import Adapter
 from ..compiler.conditions import ConditionCompiler
 from ..compiler.literals import cast, timestamp
-from ..compiler.plan import Scan, evaluation_query, member_columns, plan_scans, static_table, table
+from ..compiler.plan import EVALUATION, Scan, evaluation_query, member_columns, plan_scans, static_table, table
 from ..errors import RunError
 from ..events import Reporter, Silent
 from ..project.loader import LoadedProject
@@ -21,7 +21,7 @@ from . import statements as st
 from .static import read_static
 from .tables import RUNS, create_schema, definitions, output_table
 
-EVAL = "_sw_people"
+EVAL = EVALUATION
 
 
 def new_run_id(started: dt.datetime) -> str:

@@ -1,0 +1,116 @@
+"""`explain SEGMENT PERSON`: every condition of a segment, true or false for one person, with the
+values it measured (the column's value, the count or sum of matching rows, ...)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlglot import exp
+
+from .compiler.conditions import ConditionCompiler, Feature
+from .compiler.literals import TEXT, as_kind, named
+from .compiler.plan import EVALUATION, static_table, with_evaluation
+from .spec import model as m
+
+
+@dataclass
+class Step:
+    depth: int
+    label: str
+    holds: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _op_text(op: m.Op) -> str:
+    value = op.value
+    if isinstance(value, tuple):
+        value = "[" + ", ".join(map(str, value)) + "]"
+    return f"{op.name} {value}"
+
+
+def describe(c: m.Condition) -> str:
+    """A one-line reading of a condition node."""
+    if isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
+        return {m.All: "all of", m.AnyOf: "any of", m.NoneOf: "none of"}[type(c)]
+    if isinstance(c, m.Not):
+        return "not"
+    if isinstance(c, m.Attribute):
+        return f"attribute {c.column} " + ", ".join(map(_op_text, c.ops)) + (" (ignore case)" if c.ignore_case else "")
+    if isinstance(c, m.StreamCondition):
+        match, parts = c.match, []
+        parts.append(f"{match.stream} {match.pattern!r}" if match.pattern is not None else f"{match.stream} (any)")
+        parts += [f"where {f.path} " + ", ".join(map(_op_text, f.ops)) for f in match.filters]
+        window = match.window
+        parts += [f"{k} {getattr(window, k)}" for k in ("within", "older_than", "since", "until")
+                  if getattr(window, k) is not None]
+        parts += [f"{a.kind}{' of ' + str(a.of) if a.of else ''} " + ", ".join(map(_op_text, a.ops))
+                  for a in c.aggregates]
+        return ", ".join(parts)
+    if isinstance(c, m.SegmentRef):
+        return f"segment {c.name}"
+    if isinstance(c, m.Sql):
+        return f"sql {c.text}"
+    if isinstance(c, m.InStatic):
+        return f"in the static list of {c.segment} (by {c.match_column})"
+    raise AssertionError(type(c))
+
+
+def _nodes(c: m.Condition, segments: dict[str, m.Segment], depth: int = 0) -> Iterator[tuple[int, m.Condition]]:
+    yield depth, c
+    children: tuple = ()
+    if isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
+        children = c.items
+    elif isinstance(c, m.Not):
+        children = (c.item,)
+    elif isinstance(c, m.SegmentRef):
+        children = (segments[c.name].condition,)
+    for child in children:
+        yield from _nodes(child, segments, depth + 1)
+
+
+def _measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expression]:
+    if isinstance(c, m.Attribute):
+        return {c.column: exp.column(c.column, quoted=True)}
+    if isinstance(c, m.InStatic):
+        return {c.match_column: exp.column(c.match_column, quoted=True)}
+    if isinstance(c, m.StreamCondition):
+        values = {}
+        for agg in c.aggregates:
+            feature = next((f for f in compiler.features.values()
+                            if f.match == c.match and f.kind.split("_")[0] == agg.kind and f.of == agg.of),
+                           Feature(c.match, agg.kind, agg.of))
+            value: exp.Expression = exp.column(feature.column, quoted=True)
+            if agg.kind in ("count", "sum"):
+                value = exp.func("COALESCE", value, exp.Literal.number(0))
+            values[f"{agg.kind}{' of ' + str(agg.of) if agg.of else ''}"] = value
+        return values
+    return {}
+
+
+def explain_query(config: m.ProjectConfig, segments: dict[str, m.Segment], name: str, person: str,
+                  as_of: dt.datetime) -> tuple[exp.Select, list[Step], list[list[str]]]:
+    """One SELECT over the person's row: each node's truth and measured values, in walk order."""
+    compiler = ConditionCompiler(config, segments, as_of, static_table)
+    steps, columns, projections = [], [], []
+    for i, (depth, node) in enumerate(_nodes(segments[name].condition, segments)):
+        predicate = compiler.condition(node)
+        steps.append(Step(depth, describe(node)))
+        projections.append(named(predicate, f"n{i}"))
+        names = []
+        for j, (label, value) in enumerate(_measured(node, compiler).items()):
+            projections.append(named(value, f"n{i}_{j}"))
+            names.append(label)
+        columns.append(names)
+    key = as_kind(exp.column(config.people.key, quoted=True), TEXT)
+    query = exp.select(*projections).from_(exp.table_(EVALUATION, quoted=True)).where(
+        key.eq(exp.Literal.string(person)))
+    return with_evaluation(query, config, compiler, as_of), steps, columns
+
+
+def fill(steps: list[Step], columns: list[list[str]], row: tuple) -> list[Step]:
+    values = iter(row)
+    for step, names in zip(steps, columns):
+        step.holds = bool(next(values))
+        step.values = {n: next(values) for n in names}
+    return steps
