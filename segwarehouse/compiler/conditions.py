@@ -166,18 +166,26 @@ class ConditionCompiler:
             return false_if_null(value.isin(query=subquery))
         raise AssertionError(type(c))
 
-    def _aggregate(self, match: m.StreamMatch, agg: m.Aggregate) -> exp.Expression:
-        kind = agg.kind
-        if kind in ("min", "max") and any(_needs_exact(op) for op in agg.ops):
-            kind += "_exact"  # computed in DECIMAL(38, 9): integers beyond 2**53 stay exact
-        feature = Feature(match, kind, agg.of)
+    def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path]) -> exp.Column:
+        feature = Feature(match, kind, of)
         self.features[feature.column] = feature
-        value: exp.Expression = exp.column(feature.column, quoted=True)
+        return exp.column(feature.column, quoted=True)
+
+    def _aggregate(self, match: m.StreamMatch, agg: m.Aggregate) -> exp.Expression:
+        value = self._feature(match, agg.kind, agg.of)
         if agg.kind in ("count", "sum"):  # no rows: a count or sum of 0, never NULL (SPEC 4.2, 4.3)
             value = exp.func("COALESCE", value, exp.Literal.number(0))
+        # min/max against an integer of 2**53 or more: also computed exactly, in DECIMAL(38, 9), and
+        # that result decides unless the extreme value lies beyond what the decimal holds (1e300).
+        exact = (self._feature(match, agg.kind + "_exact", agg.of)
+                 if agg.kind in ("min", "max") and any(_needs_exact(op) for op in agg.ops) else None)
         checks = []
         for op in agg.ops:
             check = compare(value.copy(), op, self.as_of, read=_already_typed)
+            if exact is not None and _needs_exact(op):
+                in_range = exp.LT(this=exp.Abs(this=value.copy()), expression=exp.Literal.number("1e28"))
+                check = exp.func("COALESCE", exp.Case().when(in_range, compare(exact.copy(), op, self.as_of,
+                                                                               read=_already_typed)), check)
             if op.name in NEGATED:  # an aggregate of no rows is NULL and every comparison with it false (4.3)
                 check = exp.and_(exp.not_(exp.Is(this=value.copy(), expression=exp.null()), copy=False), check,
                                  copy=False)
