@@ -16,7 +16,7 @@ import yaml
 from .api import Project
 from .artifacts import unique_id, write_manifest, write_run_results
 from .console import JsonConsole, TextConsole
-from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError, ValidationError
+from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError
 from .scaffold import init_project
 
 

@@ -425,7 +425,7 @@ def test_replaying_changes_reproduces_members_over_mutating_runs(small):
         results.append(result)
         return result
 
-    r1 = run(T0)
+    run(T0)
     with db(small) as con:
         dana_in = {n for n in SMALL_NAMES if DANA in members(con, n)}
     assert dana_in >= {"pro_users", "buyers", "big_spenders", "active_pro", "not_de", "gmail", "vip"}, dana_in
@@ -475,7 +475,7 @@ def test_replaying_changes_reproduces_members_over_mutating_runs(small):
 
     # Dana comes back; time moves on so that purchase windows close and future events come into range
     mutate(small, f"INSERT INTO main.users VALUES ({DANA}, 'dana@gmail.com', 'Dana', 'pro', 'US', 10.5)")
-    r6 = run(T0 + dt.timedelta(days=5))
+    run(T0 + dt.timedelta(days=5))
     with db(small) as con:
         back = {n for n in SMALL_NAMES if DANA in members(con, n)}
     assert "pro_users" in back and "gmail" in back
