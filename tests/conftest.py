@@ -42,3 +42,12 @@ def make_project(tmp_path):
         return Project(write_project(tmp_path / "proj", segments, **kwargs))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn():
+    """A real PostgreSQL server for the whole test session (about 1 s to start)."""
+    from helpers.postgres_server import postgres_server
+
+    with postgres_server() as dsn:
+        yield dsn
