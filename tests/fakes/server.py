@@ -1,0 +1,200 @@
+"""The base of every fake vendor server: a real HTTP server on loopback that keeps its own state,
+enforces auth, batch size and rate limit the way its vendor documents them, and injects faults on
+demand (429, 500, timeouts, dropped connections). Subclasses declare routes:
+
+    class FakeThing(FakeServer):
+        @route("POST", r"/lists/(?P<list_id>[^/]+)/members")
+        def add(self, request, list_id):
+            return Response(200, {"ok": True})
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # dict/list -> JSON; bytes/str sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Faults:
+    """Fractions of requests answered with a fault instead of normally (drawn per request)."""
+
+    too_many: float = 0.0   # 429 with the vendor's rate-limit response
+    server_error: float = 0.0  # 500
+    timeout: float = 0.0    # processed, then answered after the client has given up (resend must be harmless)
+    drop: float = 0.0       # connection closed before processing, no response
+    timeout_seconds: float = 2.0
+    seed: int = 0
+
+
+def route(method: str, pattern: str) -> Callable:
+    def mark(fn: Callable) -> Callable:
+        fn.route = (method, re.compile(pattern + r"/?$"))
+        return fn
+    return mark
+
+
+def vars_of(cls: type) -> dict[str, Any]:
+    """Class attributes along the MRO, subclasses winning (without triggering properties)."""
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        found.update(vars(klass))
+    return found
+
+
+class FakeServer:
+    rate: Optional[tuple[int, float]] = None  # (requests, per seconds), fixed windows like the vendors
+
+    def __init__(self, faults: Optional[Faults] = None):
+        self.faults = faults or Faults()
+        self.random = random.Random(self.faults.seed)
+        self.lock = threading.RLock()  # handlers mutate state under this lock
+        self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every answered request
+        self.window_start, self.window_count = time.monotonic(), 0
+        self.routes = [(fn.route[0], fn.route[1], getattr(self, name))
+                       for name, fn in vars_of(type(self)).items() if hasattr(fn, "route")]
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    # --- to override ---------------------------------------------------------------------------
+    def authorized(self, request: Request) -> bool:
+        return True
+
+    def unauthorized(self) -> Response:
+        return Response(401, {"error": "unauthorized"})
+
+    def rate_limited(self, reset_in: float) -> Response:
+        return Response(429, {"error": "rate limited"}, {"Retry-After": str(max(1, round(reset_in)))})
+
+    def rate_headers(self, remaining: int, reset_in: float) -> dict[str, str]:
+        """Headers the vendor puts on every response (none by default)."""
+        return {}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def requests_to(self, method: str, pattern: str) -> list[tuple[str, str, int]]:
+        return [entry for entry in self.log if entry[0] == method and re.search(pattern, entry[1])]
+
+    # --- dispatch ------------------------------------------------------------------------------
+    def _rate(self) -> tuple[bool, int, float]:
+        """(allowed, remaining, seconds to reset) in the current fixed window."""
+        if not self.rate:
+            return True, 1_000_000, 0.0
+        limit, per = self.rate
+        now = time.monotonic()
+        if now - self.window_start >= per:
+            self.window_start, self.window_count = now, 0
+        reset_in = per - (now - self.window_start)
+        if self.window_count >= limit:
+            return False, 0, reset_in
+        self.window_count += 1
+        return True, limit - self.window_count, reset_in
+
+    def dispatch(self, request: Request) -> Optional[Response]:
+        """The response to send, or None to drop the connection."""
+        with self.lock:
+            draw = self.random.random()
+            f = self.faults
+            if draw < f.drop:
+                return None
+            draw -= f.drop
+            allowed, remaining, reset_in = self._rate()
+            if not allowed or draw < f.too_many:
+                return self.rate_limited(reset_in if not allowed else 1.0)
+            draw -= f.too_many
+            if draw < f.server_error:
+                return Response(500, {"error": "internal error (injected)"})
+            draw -= f.server_error
+            slow = draw < f.timeout
+            if not self.authorized(request):
+                response = self.unauthorized()
+            else:
+                response = self._route(request)
+            response.headers = {**self.rate_headers(remaining, reset_in), **response.headers}
+        if slow:
+            time.sleep(f.timeout_seconds)
+        return response
+
+    def _route(self, request: Request) -> Response:
+        for method, pattern, fn in self.routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                try:
+                    return fn(request, **match.groupdict())
+                except (ValueError, KeyError, TypeError) as error:  # malformed body: the vendor's 400
+                    return Response(400, {"error": f"bad request: {error}"})
+        return Response(404, {"error": f"no route {request.method} {request.path}"})
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _serve(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(self.command, url.path, parse_qs(url.query),
+                                  {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                response = server.dispatch(request)
+                if response is None:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                body = response.body
+                if isinstance(body, (dict, list)):
+                    body = json.dumps(body).encode()
+                    response.headers.setdefault("Content-Type", "application/json")
+                body = body.encode() if isinstance(body, str) else (body or b"")
+                self.send_response(response.status)
+                for key, value in response.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                with server.lock:
+                    server.log.append((request.method, request.path, response.status))
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        return Handler
