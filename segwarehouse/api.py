@@ -23,6 +23,7 @@ from .adapters import adapter_for
 from .adapters.base import Adapter
 from .compiler.dialects import render
 from .compiler.plan import standalone_query
+from .docs import render_catalogue, write_catalogue
 from .errors import RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
@@ -30,6 +31,7 @@ from .materialize.export import export_query, write_csv
 from .materialize.runner import RunResult, Runner, closure, utc_now
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
+from .report import Report, build_report
 from .spec.values import to_utc
 from .testing import TestResult, run_test
 
@@ -214,6 +216,24 @@ class Project:
                                     error=result.error)
                 results.append(result)
         return results
+
+    def docs(self, output: Optional[str | os.PathLike] = None, dialect: str = "duckdb") -> Path:
+        """A static HTML catalogue of every segment; returns the path of its index.html."""
+        sql = self.compile(dialect=dialect, write=False)[dialect]
+        html = render_catalogue(self.loaded.config.name, self.segments, sql, dialect)
+        return write_catalogue(html, Path(output) if output else self.target_path / "docs")
+
+    def report(self, select: Optional[Sequence[str]] = None, goal: Optional[str] = None) -> Report:
+        """Size over time, entered/exited per run, overlap and conversion by split, from the output tables."""
+        for name in [goal] if goal else []:
+            if name not in self.segments:
+                raise ValidationError(f"--goal: no segment '{name}'{did_you_mean(name, self.segments)}")
+        names = self.select(select)
+        schema = self.loaded.config.output_schema
+        with self.connect() as adapter:
+            if adapter.column_types(f"{schema}.segment_runs") is None:
+                raise RunError("nothing has run on this target yet: `segwarehouse run` first")
+            return build_report(adapter, schema, self.segments, names, goal)
 
     def demo(self, people: int = 20_000, seed: int = 42, anchor: Any = None) -> dict[str, int]:
         """Write the deterministic demo data set into the target (DuckDB)."""

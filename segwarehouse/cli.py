@@ -2,6 +2,7 @@
 0 (success), 1 (a segment, test or sync failed), 2 (bad usage, configuration or validation)."""
 from __future__ import annotations
 
+import csv
 import decimal
 import functools
 import json
@@ -81,6 +82,8 @@ def command(name: str, writes_manifest: bool = False) -> Callable:
             except SegwarehouseError as e:
                 state.console.error(str(e))
                 code = e.exit_code
+            except BrokenPipeError:  # `... | head`: the reader has what it wanted
+                sys.stdout = None  # type: ignore[assignment]  # nothing more can be written there
             except Exception as e:  # noqa: BLE001 - never a traceback without --debug
                 if state.debug:
                     traceback.print_exc()
@@ -296,6 +299,38 @@ def test(state: State, results: list, select: tuple) -> int:
     failed = sum(not r.passed for r in outcomes)
     state.console.info(f"{len(outcomes) - failed} passed, {failed} failed", event="tests_finished")
     return EXIT_FAILURE if failed else 0
+
+
+@command("docs")
+@click.option("--output", default=None, help="Directory to write index.html into (default: target/docs).")
+def docs(state: State, results: list, output: str | None) -> int:
+    """Write a static HTML catalogue of segments."""
+    path = state.project.docs(output)
+    state.console.info(f"wrote the catalogue of {len(state.project.segments)} segment(s) to {path}", event="docs",
+                       path=str(path))
+    return 0
+
+
+@command("report")
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--goal", default=None, help="Segment whose members count as converted (split conversion); "
+                                           "default: leaving the segment counts as converted.")
+def report(state: State, results: list, select: tuple, fmt: str, goal: str | None) -> int:
+    """Size over time, entered/exited per run, overlap, conversion by split."""
+    r = state.project.report(select, goal=goal)
+    if fmt == "json":
+        click.echo(json.dumps({"goal": r.goal, **{name: rows for name, (_, rows) in r.sections().items()}},
+                              default=_plain))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["section", "segment", "key", "metric", "value"])
+        writer.writerows([*row[:4], _plain(row[4]) if row[4] is not None else ""] for row in r.long_rows())
+    else:
+        for name, (columns, rows) in r.sections().items():
+            state.console.table(name, columns, [[_plain(row[c]) if row[c] is not None else "" for c in columns]
+                                                for row in rows], event=f"report_{name}")
+    return 0
 
 
 def main() -> None:

@@ -11,6 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
+NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared",
+                             "share_of_segment", "share_of_other", "converted", "conversion_rate"})
+
+
 class TextConsole:
     """Events for people: a progress bar while segments run (only on a terminal), then tables."""
 
@@ -52,8 +56,7 @@ class TextConsole:
     def table(self, title: str, columns: list[str], rows: list[list[Any]], **data: Any) -> None:
         table = Table(title=title, title_justify="left")
         for c in columns:
-            table.add_column(c, justify="right" if c in ("members", "entered", "exited", "updated", "seconds",
-                                                         "count") else "left")
+            table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left")
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         self.out.print(table)

@@ -56,17 +56,19 @@ def describe(c: m.Condition) -> str:
     raise AssertionError(type(c))
 
 
-def _nodes(c: m.Condition, segments: dict[str, m.Segment], depth: int = 0) -> Iterator[tuple[int, m.Condition]]:
+def nodes(c: m.Condition, segments: dict[str, m.Segment], depth: int = 0,
+          expand_references: bool = True) -> Iterator[tuple[int, m.Condition]]:
+    """Every node of a condition tree with its depth, depth first; referenced segments expanded."""
     yield depth, c
     children: tuple = ()
     if isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
         children = c.items
     elif isinstance(c, m.Not):
         children = (c.item,)
-    elif isinstance(c, m.SegmentRef):
+    elif isinstance(c, m.SegmentRef) and expand_references:
         children = (segments[c.name].condition,)
     for child in children:
-        yield from _nodes(child, segments, depth + 1)
+        yield from nodes(child, segments, depth + 1, expand_references)
 
 
 def _measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expression]:
@@ -93,7 +95,7 @@ def explain_query(config: m.ProjectConfig, segments: dict[str, m.Segment], name:
     """One SELECT over the person's row: each node's truth and measured values, in walk order."""
     compiler = ConditionCompiler(config, segments, as_of, static_table)
     steps, columns, projections = [], [], []
-    for i, (depth, node) in enumerate(_nodes(segments[name].condition, segments)):
+    for i, (depth, node) in enumerate(nodes(segments[name].condition, segments)):
         predicate = compiler.condition(node)
         steps.append(Step(depth, describe(node)))
         projections.append(named(predicate, f"n{i}"))

@@ -1,5 +1,5 @@
 """compile (dialects, files, manifest), and the commands without a test file of their own:
-init, ls, preview, diff, export."""
+init, ls, preview, diff, export, docs."""
 from __future__ import annotations
 
 import csv
@@ -175,3 +175,26 @@ def test_explain_shows_each_condition_and_what_it_measured(tmp_path):
     assert result.returncode == 0 and "is a member" in result.stdout and "count = 2" in result.stdout
     missing = cli("--project-dir", str(project_dir), "explain", "buyers", "42", "--as-of", AS_OF)
     assert missing.returncode == 1 and "no person" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_docs_catalogue_of_the_example_project(tmp_path):
+    result = cli("--project-dir", str(ROOT), "docs", "--output", str(tmp_path / "site"))
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "index.html").read_text()
+    project = Project(ROOT)
+    for name, segment in project.segments.items():
+        assert f'<section id="{name}">' in html
+        for ref in segment.depends_on:  # references are links to the referenced segment
+            assert f'<a href="#{ref}">{ref}</a>' in html
+    assert html.count("<details><summary>Compiled SQL (duckdb)") == len(project.segments)
+
+
+def test_docs_escape_what_users_write(make_project, tmp_path):
+    project = make_project({"s.yml": """\
+        name: s
+        description: "<script>alert(1)</script> & friends"
+        where: {attribute: email, contains: "<b>"}
+        """})
+    html = project.docs(tmp_path / "out").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in html
+    assert "attribute email contains &lt;b&gt;" in html
