@@ -1,5 +1,4 @@
 """The PostgreSQL server fixture itself: a real server, in UTC, that we can write to."""
-import pytest
 
 import psycopg
 
