@@ -128,8 +128,9 @@ def setup(tmp_path, warehouse) -> Setup:
 
 
 # --------------------------------------------------------------------------------------------------
-def test_members_follow_the_definition_the_log_replays_and_a_rerun_records_nothing(setup):
-    """Invariants 1, 2 and 4 over three runs with the data changing in between."""
+def test_members_follow_the_definition_the_log_replays_and_time_moves_forward(setup):
+    """Invariants 1, 2 and 4 over runs with the data changing in between, and 5: an earlier as_of
+    is refused and changes nothing."""
     first = setup.project().run(as_of="2026-10-01T00:00:00Z")
     setup.check(first)
     assert all(0 < r.members < 150 for r in first.results), [(r.segment, r.members) for r in first.results]
@@ -142,19 +143,11 @@ def test_members_follow_the_definition_the_log_replays_and_a_rerun_records_nothi
     assert any(r.updated for r in second.results)
     before = setup.state()
     again = setup.project().run(as_of="2026-10-12T06:00:00Z")
-    setup.check(again)
-    assert [(r.entered, r.exited, r.updated) for r in again.results] == [(0, 0, 0)] * len(setup.names)
+    assert again.ok and [(r.entered, r.exited, r.updated) for r in again.results] == [(0, 0, 0)] * len(setup.names)
     assert setup.state() == before
-
-
-def test_an_earlier_as_of_is_refused_and_changes_nothing(setup):
-    setup.check(setup.project().run(as_of="2026-10-10"))
-    before = setup.state()
-    result = setup.project().run(select=["pro_users", "gmail"], as_of="2026-10-09T23:00:00Z")
-    assert [r.status for r in result.results] == ["error", "error"]
-    assert all("earlier" in r.error and "2026-10-10" in r.error for r in result.results)
-    done = cli(setup.root, "run", "-s", "quiet", "--as-of", "2026-10-01")
-    assert done.returncode == 1 and "earlier" in done.stdout + done.stderr, done.stdout + done.stderr
+    earlier = setup.project().run(select=["pro_users", "gmail"], as_of="2026-10-12T05:00:00Z")
+    assert [r.status for r in earlier.results] == ["error", "error"]
+    assert all("earlier" in r.error and "2026-10-12T06:00" in r.error for r in earlier.results), earlier.results
     assert setup.state() == before
 
 
@@ -175,8 +168,6 @@ def test_a_failure_in_the_middle_of_apply_leaves_the_previous_state(setup, monke
     assert {r.status for r in failed.results} == {"error"}
     assert all("applying the run failed" in r.error for r in failed.results), failed.results[0].error
     assert setup.state() == before
-    monkeypatch.setattr(statements, "apply_statements", real)
-    setup.check(setup.project().run(as_of="2026-10-20"))  # the failed run did not move the as_of floor
 
 
 def test_a_second_run_fails_at_once_while_the_lock_is_held_and_waits_with_wait(setup):
@@ -194,7 +185,7 @@ def test_a_second_run_fails_at_once_while_the_lock_is_held_and_waits_with_wait(s
         waiting = armed_cli(setup.root, "run", "--as-of", "2026-10-02", "--wait")
         waiting.stdin.write("go\n")
         waiting.stdin.flush()
-        time.sleep(3.0)
+        time.sleep(2.0)
         assert waiting.poll() is None, "with --wait the run must wait: " + "".join(waiting.communicate())
     finally:
         holder.close()
@@ -235,11 +226,22 @@ def test_bad_warehouse_settings_name_the_line_and_exit_2(tmp_path, settings, lin
     root = write_project(tmp_path / "proj", {"a.yml": "name: a\nwhere: {attribute: plan, equals: pro}\n"},
                          project_yml=PROJECT_YML,
                          files={"profiles.yml": f"t:\n  target: dev\n  outputs:\n    dev: {settings}\n"})
+    with pytest.raises(ValidationError) as error:
+        Project(root).run()
+    assert error.value.exit_code == 2
+    assert f"profiles.yml:{line}: " in str(error.value) and fragment in str(error.value), str(error.value)
+
+
+def test_bad_warehouse_settings_on_the_command_line(tmp_path):
+    root = write_project(tmp_path / "proj", {"a.yml": "name: a\nwhere: {attribute: plan, equals: pro}\n"},
+                         project_yml=PROJECT_YML, files={"profiles.yml": (
+                             "t:\n  target: dev\n  outputs:\n    dev:\n      type: snowflake\n      acount: a\n"
+                             "      user: u\n      database: d\n      password: p\n")})
     done = cli(root, "run")
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert f"profiles.yml:{line}:" in done.stderr + done.stdout and fragment in done.stderr + done.stdout, \
-        done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
+    text = done.stdout + done.stderr
+    assert done.returncode == 2 and "Traceback" not in text, text
+    assert "profiles.yml:6: `acount` is not a snowflake setting (did you mean 'account'?)" in text, text
+    assert "profiles.yml:5: a snowflake target needs `account`" in text, text
 
 
 @pytest.mark.parametrize("engine,module", [("postgres", "psycopg"), ("snowflake", "snowflake.connector")])

@@ -60,6 +60,12 @@ class Warehouse:
             {"t": {"target": self.engine, "outputs": {self.engine: self.profile()}}}))
 
 
+def insert_rows(con, table: str, rows: list[tuple]) -> None:
+    from test_run_invariants import insert_rows as many_rows_per_statement  # executemany is row by row in DuckDB
+
+    many_rows_per_statement(con, table, rows)
+
+
 class DuckDBWarehouse(Warehouse):
     engine = "duckdb"
 
@@ -74,7 +80,7 @@ class DuckDBWarehouse(Warehouse):
         with contextlib.closing(duckdb.connect(str(self.path))) as con:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             con.execute(f"CREATE TABLE {SCHEMA}.{table} ({', '.join(f'{c} {t}' for c, t, _, _ in TABLES[table])})")
-            con.executemany(f"INSERT INTO {SCHEMA}.{table} VALUES ({', '.join('?' * len(TABLES[table]))})", rows)
+            insert_rows(con, f"{SCHEMA}.{table}", list(rows))
 
     @contextlib.contextmanager
     def connect(self):
