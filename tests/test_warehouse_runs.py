@@ -195,6 +195,22 @@ def test_a_second_run_fails_at_once_while_the_lock_is_held_and_waits_with_wait(s
         assert con.execute(f"SELECT count(DISTINCT run_id) FROM {OUT}.segment_runs").fetchone()[0] == 2
 
 
+def test_a_stale_snowflake_lock_is_taken_over_and_a_live_one_is_not(tmp_path, snowflake_server):
+    """Snowflake's lock is a row (no session lock exists there): a holder whose heartbeat stopped
+    long ago died without releasing it, and a new run takes the lock over."""
+    setup = make_setup(tmp_path, SnowflakeWarehouse(snowflake_server), SMALL_SEGMENTS)
+    setup.check(setup.project().run(as_of="2026-10-01"))
+    lock = "shop._sw_run_lock"
+    setup.wh.execute(f"UPDATE {lock} SET holder = 'crashed-host:1:a', "
+                     "heartbeat_at = DATEADD(minute, -10, CAST(CURRENT_TIMESTAMP() AS TIMESTAMP))")
+    setup.check(setup.project().run(as_of="2026-10-02"))
+    assert setup.wh.execute(f"SELECT holder FROM {lock}").fetchall() == [(None,)]
+    setup.wh.execute(f"UPDATE {lock} SET holder = 'busy-host:2:b', heartbeat_at = CAST(CURRENT_TIMESTAMP() AS TIMESTAMP)")
+    with pytest.raises(SegwarehouseError, match="busy-host"):
+        setup.project().run(as_of="2026-10-03")
+    assert setup.wh.execute(f"SELECT holder FROM {lock}").fetchall() == [("busy-host:2:b",)]
+
+
 def test_a_failing_segment_does_not_stop_the_others(tmp_path, warehouse):
     """Invariant 7: the engine's error fails one segment; the ones referencing it are skipped."""
     setup = make_setup(tmp_path, warehouse, FAILING)

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any, Callable, Iterator, Sequence
 
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from ..compiler.dialects import render
 from ..errors import ValidationError
@@ -89,7 +90,7 @@ def tree_type(engine_type: str, dialect: str) -> str:
     lengths dropped (VARCHAR(16777216) is Snowflake's plain text)."""
     try:
         kind = exp.DataType.build(engine_type, dialect=dialect)
-    except Exception:  # noqa: BLE001 - an exotic type is kept as the engine spells it
+    except (ParseError, ValueError):  # a type sqlglot does not know is kept as the engine spells it
         return engine_type.upper()
     if kind.is_type(*exp.DataType.TEXT_TYPES):
         kind.set("expressions", [])

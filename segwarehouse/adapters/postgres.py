@@ -37,7 +37,8 @@ class PostgresAdapter(Adapter):
     @property
     def description(self) -> str:
         s = self.settings
-        return f"postgres ({s.get('user') or ''}@{s.get('host') or 'localhost'}:{s.get('port') or 5432}/{s.get('dbname') or ''})"
+        where = f"{s.get('host') or 'localhost'}:{s.get('port') or 5432}/{s.get('dbname') or ''}"
+        return f"postgres ({s.get('user') or ''}@{where})"
 
     def connect(self, wait: bool = False, lock: bool = False) -> "PostgresAdapter":
         try:

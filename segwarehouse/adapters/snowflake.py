@@ -169,22 +169,27 @@ class _LockTable:
     def _run(self, statement: exp.Expression) -> list[tuple]:
         return self.adapter.execute(statement, con=self.con)
 
-    def _now(self) -> exp.Expression:
+    @staticmethod
+    def _now() -> exp.Expression:
         return exp.cast(exp.CurrentTimestamp(), "TIMESTAMP")
 
+    @staticmethod
+    def _col(name: str) -> exp.Column:
+        return exp.column(name, quoted=True)
+
+    def _named(self) -> exp.Expression:
+        return self._col("name").eq(exp.Literal.string(LOCK_NAME))
+
     def _mine(self) -> exp.Expression:
-        return exp.and_(exp.column("name", quoted=True).eq(exp.Literal.string(LOCK_NAME)),
-                        exp.column("holder", quoted=True).eq(exp.Literal.string(self.holder)))
+        return exp.and_(self._named(), self._col("holder").eq(exp.Literal.string(self.holder)))
 
     def acquire(self, wait: bool) -> None:
+        columns = (("name", "VARCHAR"), ("holder", "VARCHAR"), ("heartbeat_at", "TIMESTAMP"))
         self._run(exp.Create(kind="TABLE", exists=True, this=exp.Schema(this=self.table.copy(), expressions=[
-            exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t))
-            for c, t in (("name", "VARCHAR"), ("holder", "VARCHAR"), ("heartbeat_at", "TIMESTAMP"))])))
-        name = exp.column("name", quoted=True).eq(exp.Literal.string(LOCK_NAME))
-        self._run(exp.insert(
-            exp.select(exp.Literal.string(LOCK_NAME), exp.null(), exp.null()).where(
-                exp.not_(exp.Exists(this=exp.select("1").from_(self.table.copy()).where(name.copy())))),
-            self.table.copy()))
+            exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t)) for c, t in columns])))
+        missing = exp.not_(exp.Exists(this=exp.select("1").from_(self.table.copy()).where(self._named())))
+        self._run(exp.insert(exp.select(exp.Literal.string(LOCK_NAME), exp.null(), exp.null()).where(missing),
+                             self.table.copy()))
         while not self._claim():
             if not wait:
                 raise RunError(BUSY.format(target=self.adapter.description) + f" (lock held: {self._held_by()})")
@@ -193,25 +198,26 @@ class _LockTable:
         self._beat.start()
 
     def _claim(self) -> bool:
-        name = exp.column("name", quoted=True).eq(exp.Literal.string(LOCK_NAME))
-        holder, beat = exp.column("holder", quoted=True), exp.column("heartbeat_at", quoted=True)
-        stale = exp.LT(this=beat, expression=exp.DateAdd(this=self._now(), expression=exp.Literal.number(-STALE_SECONDS),
-                                                          unit=exp.var("SECOND")))
-        free = exp.or_(exp.Is(this=holder.copy(), expression=exp.null()), stale)
+        stale_before = exp.DateAdd(this=self._now(), expression=exp.Literal.number(-STALE_SECONDS),
+                                   unit=exp.var("SECOND"))
+        free = exp.or_(exp.Is(this=self._col("holder"), expression=exp.null()),
+                       exp.LT(this=self._col("heartbeat_at"), expression=stale_before))
+        claim = exp.update(self.table.copy(), {"holder": exp.Literal.string(self.holder), "heartbeat_at": self._now()},
+                           where=exp.and_(self._named(), exp.paren(free)))
         try:
-            self._run(exp.update(self.table.copy(), {"holder": exp.Literal.string(self.holder), "heartbeat_at": self._now()},
-                                 where=exp.and_(name.copy(), exp.paren(free))))
+            self._run(claim)
         except Exception:  # noqa: BLE001 - a concurrent claim may be refused as a conflict: not ours
             return False
-        others = exp.and_(name.copy(), exp.NullSafeNEQ(this=holder.copy(), expression=exp.Literal.string(self.holder)))
+        others = exp.and_(self._named(), exp.NullSafeNEQ(this=self._col("holder"),
+                                                         expression=exp.Literal.string(self.holder)))
         if self._run(exp.select(exp.Count(this=exp.Star())).from_(self.table.copy()).where(others))[0][0]:
             self._release_rows()
             return False
         return True
 
     def _held_by(self) -> str:
-        rows = self._run(exp.select(exp.column("holder", quoted=True), exp.column("heartbeat_at", quoted=True))
-                         .from_(self.table.copy()).where(exp.column("name", quoted=True).eq(exp.Literal.string(LOCK_NAME))))
+        rows = self._run(exp.select(self._col("holder"), self._col("heartbeat_at")).from_(self.table.copy())
+                         .where(self._named()))
         return ", ".join(f"{h} since {t}" for h, t in rows if h) or "released meanwhile"
 
     def _heartbeat(self) -> None:
