@@ -151,6 +151,26 @@ def test_members_follow_the_definition_the_log_replays_and_time_moves_forward(se
     assert setup.state() == before
 
 
+def test_preview_diff_explain_and_export_read_the_same_engine(setup, tmp_path):
+    """The commands that read without running: agree with the run's members on every engine."""
+    run = setup.project().run(as_of="2026-10-05")
+    setup.check(run)
+    before = setup.state()
+    sizes = {r.segment: r.members for r in run.results}
+    project = setup.project()
+    assert project.preview("active_pro", limit=3, as_of="2026-10-05").count == sizes["active_pro"]
+    assert project.preview("vip", as_of="2026-10-05").count == sizes["vip"]
+    diff = project.diff(as_of="2026-10-05")
+    assert diff.ok and all((r.entered, r.exited, r.updated) == (0, 0, 0) for r in diff.results)
+    with setup.wh.connect() as con:
+        member = members(con, "gmail")
+    person = min(member)
+    explained = project.explain("gmail", person, as_of="2026-10-05")
+    assert explained.member and explained.steps[0].holds
+    assert project.export("gmail", tmp_path / "gmail.csv") == len(member)
+    assert setup.state() == before, "preview, diff, explain or export wrote to the output tables"
+
+
 def test_a_failure_in_the_middle_of_apply_leaves_the_previous_state(setup, monkeypatch):
     """Invariant 3: the apply statements run in one transaction; a statement failing after the
     change log and the deletes were written rolls all of them back."""
@@ -271,3 +291,16 @@ def test_a_missing_driver_says_what_to_install(tmp_path, monkeypatch, engine, mo
     with pytest.raises(ValidationError, match=rf"pip install segwarehouse\[{engine}\]") as error:
         Project(root).run()
     assert error.value.exit_code == 2
+
+
+def test_snowflake_reads_lower_case_names_as_unquoted_ones():
+    """Snowflake folds unquoted names to upper case and segwarehouse quotes every name: `shop.users`
+    in a project must reach Snowflake as SHOP.USERS (fakesnow cannot tell, its names ignore case)."""
+    from segwarehouse.adapters.snowflake import SnowflakeAdapter, project_name
+
+    query = (exp.select(exp.column("user_id", table="p", quoted=True), exp.column("firstName", quoted=True))
+             .from_(exp.alias_(exp.table_("users", db="shop", quoted=True), "p", table=True))
+             .where(exp.column("plan", quoted=True).eq(exp.Literal.string("pro"))))
+    assert SnowflakeAdapter({}).sql(query) == \
+        'SELECT "P"."USER_ID", "firstName" FROM "SHOP"."USERS" AS "P" WHERE "PLAN" = \'pro\''
+    assert [project_name(n) for n in ("USER_ID", "firstName", "user_id")] == ["user_id", "firstName", "user_id"]
