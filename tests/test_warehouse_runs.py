@@ -304,3 +304,26 @@ def test_snowflake_reads_lower_case_names_as_unquoted_ones():
     assert SnowflakeAdapter({}).sql(query) == \
         'SELECT "P"."USER_ID", "firstName" FROM "SHOP"."USERS" AS "P" WHERE "PLAN" = \'pro\''
     assert [project_name(n) for n in ("USER_ID", "firstName", "user_id")] == ["user_id", "firstName", "user_id"]
+
+
+def test_snowflake_key_pair_authentication_reads_an_encrypted_key(tmp_path, snowflake_server):
+    """private_key_path + private_key_passphrase reach the real connector, which decrypts the key
+    and signs its login with it (fakesnow accepts any signature); a wrong passphrase fails clearly."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "rsa_key.p8").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"s3cret")))
+    wh = SnowflakeWarehouse(snowflake_server)
+    setup = make_setup(tmp_path, wh, {"a.yml": "name: pro_users\nwhere: {attribute: plan, equals: pro}\n"
+                                               "fields: [email, plan]\n"})
+    profile = {k: v for k, v in wh.profile().items() if k != "password"}
+    wh.profile = lambda: {**profile, "private_key_path": str(tmp_path / "rsa_key.p8"),
+                          "private_key_passphrase": '{{ env_var("KEY_PASSPHRASE") }}'}
+    wh.write_profiles(setup.root)
+    result = Project(setup.root, environ={"KEY_PASSPHRASE": "s3cret"}).run(as_of=T0)
+    setup.check(result, ["pro_users"])
+    with pytest.raises(SegwarehouseError, match="cannot connect"):
+        Project(setup.root, environ={"KEY_PASSPHRASE": "wrong"}).run(as_of=T0)

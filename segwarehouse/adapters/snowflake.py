@@ -91,7 +91,8 @@ class SnowflakeAdapter(Adapter):
         try:
             return snowflake.connector.connect(**params, session_parameters=session, autocommit=True,
                                                application="segwarehouse", login_timeout=s.get("login_timeout", 60))
-        except snowflake.connector.errors.Error as e:
+        # OSError, ValueError: the connector reads the private key file itself (missing, wrong passphrase)
+        except (snowflake.connector.errors.Error, OSError, ValueError) as e:
             raise RunError(f"cannot connect to {self.description}: {str(e).strip()}") from None
 
     def connect(self, wait: bool = False, lock: bool = False) -> "SnowflakeAdapter":
