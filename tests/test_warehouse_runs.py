@@ -40,6 +40,8 @@ streams:
 # 32-bit integers. Until it is merged these segments are left out of that engine's project.
 NOT_YET_PORTABLE = {"duckdb": set(), "postgres": {"big_spenders", "buyers"}, "snowflake": {"big_spenders"}}
 ENGINES = ["duckdb", "postgres", "snowflake"]
+# fakesnow's own pandas and Arrow deprecation notices, not ours
+pytestmark = pytest.mark.filterwarnings("ignore:::fakesnow.*")
 
 
 @pytest.fixture(params=ENGINES)
