@@ -44,6 +44,15 @@ ENGINES = ["duckdb", "postgres", "snowflake"]
 pytestmark = pytest.mark.filterwarnings("ignore:::fakesnow.*")
 
 
+@pytest.fixture(autouse=True)
+def _real_snowflake_connector(monkeypatch):
+    """Every Snowflake connection here goes over HTTP to the fakesnow server, as a CLI subprocess's
+    does, even when another test module keeps fakesnow's in-process patch of `connect` active."""
+    import snowflake.connector
+
+    monkeypatch.setattr(snowflake.connector, "connect", snowflake.connector.Connect)
+
+
 @pytest.fixture(params=ENGINES)
 def warehouse(request, tmp_path) -> Warehouse:
     if request.param == "duckdb":
