@@ -103,9 +103,11 @@ class Project:
         profile = self.loaded.config.profile if (self.dir / "segwarehouse.yml").is_file() else "default"
         return resolve_target(self.dir, profile, self.target_name, self.profiles_dir, self.loaded.renderer)
 
-    def connect(self, wait: bool = False) -> Adapter:
+    def connect(self, wait: bool = False, lock: bool = False) -> Adapter:
+        """An open adapter of the target; lock=True also takes the run lock (fails at once when
+        another run holds it, or waits with wait=True)."""
         adapter = adapter_for(self.target)
-        adapter.connect(wait=wait)
+        adapter.connect(wait=wait, lock=lock)
         return adapter
 
     # --- commands ----------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ class Project:
         as_of = parse_as_of(as_of)
         if threads:
             self.target["threads"] = threads
-        with self.connect(wait=wait) as adapter:
+        with self.connect(wait=wait, lock=True) as adapter:
             return Runner(self.loaded, adapter, self.reporter).run(names, as_of, fail_fast=fail_fast)
 
     def diff(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
@@ -246,6 +248,6 @@ class Project:
         table = self.loaded.config.people.table
         schema = table.split(".")[-2] if "." in table else "main"
         with self.connect() as adapter:
-            if adapter.dialect != "duckdb":
+            if adapter.dialect != "duckdb":  # generate_demo bulk-loads through DuckDB's own API
                 raise RunError("`demo` writes into DuckDB targets only")
             return generate_demo(adapter.con, people=people, seed=seed, anchor=anchor, schema=schema)

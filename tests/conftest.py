@@ -51,3 +51,13 @@ def postgres_dsn():
 
     with postgres_server() as dsn:
         yield dsn
+
+
+@pytest.fixture(scope="session")
+def snowflake_server():
+    """The fakesnow emulator behind an HTTP server for the whole session: the real
+    snowflake-connector-python, in this process or in a CLI subprocess, connects to it."""
+    import fakesnow
+
+    with fakesnow.server() as connection:
+        yield connection

@@ -9,11 +9,19 @@ from .base import Adapter
 
 
 def adapter_for(settings: dict[str, Any]) -> Adapter:
-    """The adapter of a profile target; drivers are imported only when used."""
+    """The adapter of a profile target; each adapter imports its driver only when it connects."""
     kind = settings.get("type")
     if kind == "duckdb":
         from .duckdb import DuckDBAdapter
 
         return DuckDBAdapter(settings)
-    raise ValidationError(f"target type '{kind}' cannot execute yet; supported: duckdb "
+    if kind == "postgres":
+        from .postgres import PostgresAdapter
+
+        return PostgresAdapter(settings)
+    if kind == "snowflake":
+        from .snowflake import SnowflakeAdapter
+
+        return SnowflakeAdapter(settings)
+    raise ValidationError(f"target type '{kind}' cannot execute; supported: duckdb, postgres, snowflake "
                           "(use `compile --dialect` to see SQL for other engines)")

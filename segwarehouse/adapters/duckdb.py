@@ -11,7 +11,7 @@ import duckdb
 from sqlglot import exp
 
 from ..errors import RunError
-from .base import Adapter
+from .base import BUSY, Adapter
 
 LOCK_POLL_SECONDS = 0.2
 # The file is attached under a fixed catalog name: DuckDB names a catalog after its file's stem, and
@@ -20,11 +20,11 @@ CATALOG = "sw_target"
 # DuckDB's file lock is per process; within one process (an orchestrator's threads) this is the lock.
 _HELD: dict[str, threading.Lock] = {}
 _HELD_GUARD = threading.Lock()
-BUSY = "another run is using {path}; pass --wait (wait=True) to wait for it to finish"
 
 
 class DuckDBAdapter(Adapter):
     dialect = "duckdb"
+    VIEWS_RESOLVE_IN_OWN_SCHEMA = True  # and must: the file's catalog name changes with how it is opened
 
     def __init__(self, settings: dict[str, Any]):
         super().__init__(settings)
@@ -36,9 +36,10 @@ class DuckDBAdapter(Adapter):
     def description(self) -> str:
         return f"duckdb ({self.path})"
 
-    def connect(self, wait: bool = False) -> "DuckDBAdapter":
-        """Open the database file. DuckDB lets one process write a file at a time; a second run
-        fails at once with a clear message, or with wait=True polls until the first one ends."""
+    def connect(self, wait: bool = False, lock: bool = False) -> "DuckDBAdapter":
+        """Open the database file. DuckDB lets one process write a file at a time, so the file is
+        the lock whatever `lock` says: a second run fails at once with a clear message, or with
+        wait=True polls until the first one ends."""
         config = {}
         if self.settings.get("threads"):
             config["threads"] = int(self.settings["threads"])
@@ -56,7 +57,7 @@ class DuckDBAdapter(Adapter):
             lock = _HELD.setdefault(os.path.realpath(self.path), threading.Lock())
         if not lock.acquire(blocking=wait):
             self.close()
-            raise RunError(BUSY.format(path=self.path))
+            raise RunError(BUSY.format(target=self.path))
         self._lock = lock
         attach = exp.Attach(this=exp.alias_(exp.Literal.string(self.path), CATALOG))
         while True:
@@ -69,7 +70,7 @@ class DuckDBAdapter(Adapter):
                     raise RunError(f"cannot open DuckDB database {self.path}: {e}") from None
                 if not wait:
                     self.close()
-                    raise RunError(BUSY.format(path=self.path)) from None
+                    raise RunError(BUSY.format(target=self.path)) from None
                 time.sleep(LOCK_POLL_SECONDS)
         self.con.execute(exp.Use(this=exp.table_(CATALOG)).sql("duckdb"))
 

@@ -127,7 +127,7 @@ class Runner:
                 broken[name] = str(e)
                 continue
             target = static_table(name)
-            self.adapter.execute(st.create_static_values(target))
+            self._execute_all(st.create_static_values(target, self.adapter.SUPPORTS_REPLACE_TABLE))
             self.adapter.insert_rows(target, ["value"], [(v,) for v in values.values])
             column = exp.column(self.config.people.column_for(segment.static.match_on), quoted=True)
             matched = self.adapter.execute(
@@ -157,7 +157,7 @@ class Runner:
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
         read = _columns_read(list(predicates.values()), [segments[n] for n in selected], self.people_columns)
         broken = self._build_evaluation(scans, as_of, read)
-        self.adapter.execute(st.create_delta(person_type))
+        self._execute_all(st.create_delta(person_type, self.adapter.SUPPORTS_REPLACE_TABLE))
 
         results: dict[str, SegmentResult] = {}
         stopped = False
@@ -170,6 +170,10 @@ class Runner:
                 result.status, result.error = "skipped", "skipped: --fail-fast after a failure"
             elif failed_refs:
                 result.status, result.error = "skipped", f"skipped: it references failed segment(s) {', '.join(failed_refs)}"
+            elif too_long(name, self.adapter.MAX_IDENTIFIER_LENGTH):
+                result.status = "error"
+                result.error = (f"the segment name is longer than {self.adapter.MAX_IDENTIFIER_LENGTH} characters, the "
+                                f"longest name {self.adapter.dialect} allows for its view; shorten it")
             elif name in last and as_of < last[name]:
                 result.status = "error"
                 result.error = (f"as_of {as_of.isoformat()} is earlier than the last successful run of '{name}' "
@@ -204,8 +208,8 @@ class Runner:
         broken ones. Returns the features whose scan failed, with the reason, so only the segments
         reading them fail."""
         try:
-            self.adapter.execute(st.create_temp(EVAL, evaluation_query(
-                self.config, scans, lambda scan: scan.query(as_of).subquery(), columns)))
+            self._create_temp(EVAL, evaluation_query(self.config, scans, lambda scan: scan.query(as_of).subquery(),
+                                                     columns))
             return {}
         except Exception:  # noqa: BLE001 - isolate the failing scans below
             pass
@@ -213,14 +217,21 @@ class Runner:
         good = []
         for scan in scans:
             try:
-                self.adapter.execute(st.create_temp(scan.name, scan.query(as_of)))
+                self._create_temp(scan.name, scan.query(as_of))
                 good.append(scan)
             except Exception as e:  # noqa: BLE001
                 message = f"stream '{scan.stream.name}' ({scan.stream.table}): {_engine_message(e)}"
                 broken.update({f.column: message for f in scan.features})
         evaluation = evaluation_query(self.config, good, lambda scan: exp.table_(scan.name, quoted=True), columns)
-        self.adapter.execute(st.create_temp(EVAL, evaluation))
+        self._create_temp(EVAL, evaluation)
         return broken
+
+    def _create_temp(self, name: str, query: exp.Query) -> None:
+        self._execute_all(st.create_temp(name, query, self.adapter.SUPPORTS_REPLACE_TABLE))
+
+    def _execute_all(self, statements: list[exp.Expression]) -> None:
+        for statement in statements:
+            self.adapter.execute(statement)
 
     def _evaluate(self, segment: m.Segment, predicate: exp.Expression, result: SegmentResult) -> None:
         """Collect one segment's changes; an engine error fails this segment only."""
@@ -234,7 +245,8 @@ class Runner:
 
         try:
             self.adapter.execute(st.insert_changes(self.schema, EVAL, segment.name, key, predicate, split,
-                                                   fields if segment.fields else None))
+                                                   fields if segment.fields else None,
+                                                   self.adapter.JSON_TEXT_WITH_TO_JSON))
         except Exception as e:  # noqa: BLE001
             result.status, result.error = "error", _engine_message(e)
         result.seconds = time.perf_counter() - t0
@@ -255,12 +267,18 @@ class Runner:
                 results[name].members += {"entered": count, "exited": -count}.get(change, 0)
         if not write:
             return
+        # Views are replaced every run (the people table may have moved). They are DDL: inside the
+        # transaction where DDL is transactional, before it where DDL commits on its own (Snowflake);
+        # a view only reads segment_members, so creating it early changes no member anyone sees.
+        views = [st.segment_view(self.schema, name, table(self.config.people.table), self.config.people.key,
+                                 qualify=not self.adapter.VIEWS_RESOLVE_IN_OWN_SCHEMA) for name in names]
+        if not self.adapter.TRANSACTIONAL_DDL:
+            self._execute_all(views)
         with self.adapter.transaction():
             for statement in st.apply_statements(self.schema, run_id, as_of):
                 self.adapter.execute(statement)
-            for name in names:  # replaced every run: the people table may have moved
-                self.adapter.execute(st.segment_view(self.schema, name, table(self.config.people.table),
-                                                     self.config.people.key))
+            if self.adapter.TRANSACTIONAL_DDL:
+                self._execute_all(views)
             self._insert_runs(run_id, as_of, started, [results[n] for n in names] + failed)
 
     def _insert_runs(self, run_id: str, as_of: dt.datetime, started: dt.datetime,
@@ -302,6 +320,10 @@ def _columns_read(predicates: list[exp.Expression], segments: list[m.Segment], p
         for column in predicate.find_all(exp.Column):
             names.append(column.parts[0].name if column.table else column.name)
     return list(dict.fromkeys(by_lower[n.lower()] for n in names if n.lower() in by_lower))
+
+
+def too_long(name: str, limit: int | None) -> bool:
+    return limit is not None and len(name) > limit
 
 
 def closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:

@@ -14,10 +14,40 @@ TARGET_TYPES = ("duckdb", "snowflake", "postgres")
 
 
 SETTING_TYPES = {"path": str, "threads": int, "memory_limit": str, "port": int, "host": str, "user": str,
-                 "dbname": str, "schema": str, "database": str, "account": str, "role": str, "warehouse": str}
+                 "password": str, "dbname": str, "schema": str, "database": str, "account": str, "role": str,
+                 "warehouse": str, "sslmode": str, "private_key_path": str, "private_key_passphrase": str,
+                 "authenticator": str, "query_tag": str, "protocol": str, "login_timeout": int}
+# Per target type: the settings it needs, and every setting it knows (a typo is an error, not ignored).
+REQUIRED = {"duckdb": (), "postgres": ("host", "user", "dbname"), "snowflake": ("account", "user", "database")}
+KNOWN = {
+    "duckdb": ("path", "threads", "memory_limit"),
+    "postgres": ("host", "port", "user", "password", "dbname", "schema", "sslmode", "threads"),
+    "snowflake": ("account", "user", "password", "private_key_path", "private_key_passphrase", "authenticator",
+                  "role", "warehouse", "database", "schema", "query_tag", "threads", "login_timeout",
+                  # a private-link or emulator endpoint instead of <account>.snowflakecomputing.com
+                  "host", "port", "protocol"),
+}
+SNOWFLAKE_AUTH = ("password", "private_key_path", "authenticator")
 
 
 def _check_settings(settings: dict, shown: str, problems: Problems) -> None:
+    kind = settings["type"]
+    for key in settings:
+        if key not in KNOWN[kind] and key != "type":
+            problems.add(shown, line_of(settings, key), f"`{key}` is not a {kind} setting"
+                         f"{did_you_mean(str(key), KNOWN[kind])}; known: {', '.join(KNOWN[kind])}")
+    for key in REQUIRED[kind]:
+        if settings.get(key) in (None, ""):
+            problems.add(shown, line_of(settings, "type"), f"a {kind} target needs `{key}`")
+    if kind == "snowflake":
+        auth = [k for k in SNOWFLAKE_AUTH if settings.get(k) not in (None, "")]
+        if len(auth) != 1:
+            problems.add(shown, line_of(settings, auth[1] if len(auth) > 1 else "type"),
+                         "a snowflake target needs exactly one of `password`, `private_key_path` (key pair) or "
+                         f"`authenticator: externalbrowser`{'; got ' + ', '.join(auth) if auth else ''}")
+        elif auth == ["authenticator"] and str(settings["authenticator"]).lower() != "externalbrowser":
+            problems.add(shown, line_of(settings, "authenticator"),
+                         f"`authenticator` is externalbrowser (browser single sign-on), got {settings['authenticator']!r}")
     for key, expected in SETTING_TYPES.items():
         value = settings.get(key)
         if value is None:
