@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from .server import FakeServer, Request, Response, route
+from .tuning import quicken
 
 TYPE = "braze"
 LIST = "vip"  # the value written into the membership array attribute
@@ -27,6 +28,7 @@ class FakeBraze(FakeServer):
         super().__init__(**kwargs)
         self.users: dict[tuple[str, str], dict[str, Any]] = {}  # (id field, value) -> attributes
         self.events: list[dict[str, Any]] = []
+        quicken(self)
 
     def authorized(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {API_KEY}"
