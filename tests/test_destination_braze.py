@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from fakes import braze as fake_braze
+from fakes.server import Faults
 from segwarehouse.errors import ValidationError
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied
@@ -131,12 +132,13 @@ def test_instance_or_base_url_is_required():
         destination_for("braze", {"type": "braze", "api_key": "k"})
 
 
-def test_server_errors_are_retried(fake):
-    from fakes.server import Faults
-    fake.faults = Faults(server_error=0.5, seed=1)
-    dest = braze(fake)
-    dest.http.backoff = 0.01
-    for n in range(5):
-        assert dest.send(SUB, "add", [change(f"u{n}")]).rejected == {}
-    assert fake_braze.members(fake, "vip") == {f"u{n}" for n in range(5)}
+def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
+    fake.faults = Faults(server_error=0.15, drop=0.1, timeout=0.1, timeout_seconds=0.3, seed=1)
+    dest = braze(fake, timeout=0.15)
+    dest.http.backoff, dest.http.max_backoff, dest.http.max_attempts = 0.01, 0.05, 30
+    for n in range(0, 40, 4):
+        assert dest.send(SUB, "add", [change(f"u{i}") for i in range(n, n + 4)]).rejected == {}
+    assert dest.send(SUB, "remove", [change(f"u{i}", "exited") for i in range(20)]).rejected == {}
+    assert fake_braze.members(fake, "vip") == {f"u{i}" for i in range(20, 40)}
+    assert all(user["segwarehouse_segments"] in ([], ["vip"]) for user in fake.users.values())
     assert dest.http.stats.retried > 0

@@ -7,6 +7,7 @@ import pytest
 
 from fakes import klaviyo as fake_klaviyo
 from fakes.klaviyo import LIST
+from fakes.server import Faults
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.klaviyo import Klaviyo
 from segwarehouse.sync.destinations.replies import AccessDenied, NotFound
@@ -69,6 +70,15 @@ def test_removing_people_klaviyo_does_not_know_is_a_no_op(fake):
     assert len(fake.profiles) == 2
     assert klaviyo(fake).send(SUB, "remove", [change("ghost@x.com", "exited")]).rejected == {}
     assert fake.requests_to("DELETE", "/relationships") == [("DELETE", f"/api/lists/{LIST}/relationships/profiles/", 204)]
+
+
+def test_lookups_follow_the_next_page_link(fake, monkeypatch):
+    from segwarehouse.sync.destinations import klaviyo as module
+    klaviyo(fake).send(SUB, "add", [change(f"p{i}@x.com") for i in range(5)])
+    monkeypatch.setattr(module, "LOOKUP_PAGE", 2)
+    assert klaviyo(fake).send(SUB, "remove", [change(f"p{i}@x.com", "exited") for i in range(5)]).rejected == {}
+    assert fake_klaviyo.members(fake, LIST) == set()
+    assert len(fake.requests_to("GET", "/profiles")) == 3
 
 
 def test_duplicate_profile_conflict_uses_the_existing_profile(fake):
@@ -185,3 +195,17 @@ def test_key_identifier_is_the_external_id(fake):
     dest.send(SUB, "add", [change("u-1"), change("u-2")])
     assert fake_klaviyo.members(fake, LIST) == {"u-1", "u-2"}
     assert {p["external_id"] for p in fake.profiles.values()} == {"u-1", "u-2"}
+
+
+def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
+    fake.faults = Faults(too_many=0.03, server_error=0.1, drop=0.05, timeout=0.05, timeout_seconds=0.3, seed=5)
+    dest = klaviyo(fake, timeout=0.15)
+    for client in (dest.http, dest.profiles, dest.events):
+        client.backoff, client.max_backoff, client.max_attempts = 0.01, 0.05, 30
+    emails = [f"p{i}@x.com" for i in range(30)]
+    for start in range(0, 30, 10):
+        assert dest.send(SUB, "add", [change(e) for e in emails[start:start + 10]]).rejected == {}
+    assert dest.send(SUB, "remove", [change(e, "exited") for e in emails[:10]]).rejected == {}
+    assert fake_klaviyo.members(fake, LIST) == set(emails[10:])
+    assert len(fake.profiles) == 30
+    assert dest.profiles.stats.retried > 0

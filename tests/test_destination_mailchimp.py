@@ -6,6 +6,7 @@ import pytest
 
 from fakes import mailchimp as fake_mailchimp
 from fakes.mailchimp import API_KEY, AUDIENCE, LIST, SEGMENT
+from fakes.server import Faults
 from segwarehouse.errors import ValidationError
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied, NotFound
@@ -154,3 +155,16 @@ def test_list_must_name_audience_and_segment(fake):
         mailchimp(fake).send(Subscription("s", "mailchimp", "justanaudience"), "add", [change("a@x.com")])
     with pytest.raises(NotFound, match="static segment"):
         mailchimp(fake).send(Subscription("s", "mailchimp", f"{AUDIENCE}/999"), "remove", [change("a@x.com")])
+
+
+def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
+    fake.faults = Faults(too_many=0.1, server_error=0.1, drop=0.1, timeout=0.1, timeout_seconds=0.3, seed=2)
+    dest = mailchimp(fake, timeout=0.15)
+    dest.http.backoff, dest.http.max_backoff, dest.http.max_attempts = 0.01, 0.05, 30
+    emails = [f"p{i}@x.com" for i in range(40)]
+    for start in range(0, 40, 5):
+        assert dest.send(SUB, "add", [change(e) for e in emails[start:start + 5]]).rejected == {}
+    assert dest.send(SUB, "remove", [change(e, "exited") for e in emails[:20]]).rejected == {}
+    assert fake_mailchimp.members(fake, LIST) == set(emails[20:])
+    assert len(fake.audiences[AUDIENCE]) == 40
+    assert dest.http.stats.retried > 0

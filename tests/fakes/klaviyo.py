@@ -12,6 +12,7 @@ import math
 import re
 import uuid
 from typing import Any, Optional
+from urllib.parse import urlencode
 
 from .server import FakeServer, Request, Response, route
 from .tuning import quicken
@@ -124,9 +125,14 @@ class FakeKlaviyo(FakeServer):
             return error(400, "invalid", "Invalid input.", f"Too many values in filter (max {MAX_PAGE}).",
                          {"parameter": "filter"})
         wanted = {str(v) for v in values}
-        ids = [pid for pid, p in self.profiles.items()
-               if (pid if field == "id" else str(p.get(field))) in wanted][:size]
-        return Response(200, {"data": [self._resource(pid) for pid in ids], "links": {"next": None}})
+        ids = [pid for pid, p in self.profiles.items() if (pid if field == "id" else str(p.get(field))) in wanted]
+        offset = int((request.query.get("page[cursor]") or ["0"])[0])
+        following = None
+        if offset + size < len(ids):
+            query = urlencode({"filter": request.query["filter"][0], "page[size]": size, "page[cursor]": offset + size})
+            following = f"{self.base_url}/api/profiles/?{query}"
+        return Response(200, {"data": [self._resource(pid) for pid in ids[offset:offset + size]],
+                              "links": {"next": following}})
 
     def _find(self, field: str, value: Any) -> Optional[str]:
         return next((pid for pid, p in self.profiles.items() if p.get(field) == value), None)

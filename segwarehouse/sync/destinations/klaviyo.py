@@ -26,7 +26,8 @@ ID_ATTRIBUTES = {"email": "email", "phone": "phone_number", "phone_number": "pho
 # fields with these names are standard profile attributes; all other fields become custom properties
 PROFILE_ATTRIBUTES = {"email", "phone_number", "external_id", "first_name", "last_name", "organization",
                       "title", "image", "locale"}
-LOOKUP_PAGE = 100  # most values one `any(...)` profile filter and page may hold
+FILTER_VALUES = 100  # most values one `any(...)` profile filter may hold
+LOOKUP_PAGE = 100    # most profiles one page may hold
 
 
 class Klaviyo(Destination):
@@ -131,9 +132,12 @@ class Klaviyo(Destination):
             profile_id = self._duplicate(body)
             if not profile_id:
                 return None, self._reason(response)
-            if properties:
+            if properties:  # the fields still belong on the person's profile: send them by id
                 update = {"type": "profile", "id": profile_id, "attributes": {"properties": properties}}
-                self.profiles.request("POST", "/profile-import/", content=json.dumps({"data": update}))
+                response = self.profiles.request("POST", "/profile-import/", content=json.dumps({"data": update}))
+                self._check(response, "base_url")
+                if not response.is_success:
+                    return None, self._reason(response)
         elif response.is_success:
             profile_id = str(body["data"]["id"])
         else:
@@ -153,12 +157,11 @@ class Klaviyo(Destination):
         """Profile ids of the people Klaviyo knows, without creating anyone."""
         found = [self.profile_ids[str(i)] for i in identifiers if str(i) in self.profile_ids]
         unknown = list(dict.fromkeys(str(i) for i in identifiers if str(i) not in self.profile_ids))
-        for start in range(0, len(unknown), LOOKUP_PAGE):
-            chunk = unknown[start:start + LOOKUP_PAGE]
+        for start in range(0, len(unknown), FILTER_VALUES):
+            chunk = unknown[start:start + FILTER_VALUES]
             query = {"filter": f"any({self.id_attribute},{json.dumps(chunk)})", "page[size]": str(LOOKUP_PAGE)}
-            url: Optional[str] = "/profiles/"
-            while url:
-                response = self.profiles.request("GET", url, params=query if url == "/profiles/" else None)
+            while query:
+                response = self.profiles.request("GET", "/profiles/", params=query)
                 self._check(response, "base_url")
                 if not response.is_success:
                     raise Rejected(self._reason(response))
@@ -168,7 +171,9 @@ class Klaviyo(Destination):
                     if value is not None:
                         self.profile_ids[str(value)] = str(profile["id"])
                         found.append(str(profile["id"]))
-                url = (body.get("links") or {}).get("next")
+                # the next link repeats filter and cursor: send them as parameters of the same path
+                following = (body.get("links") or {}).get("next")
+                query = dict(httpx.URL(following).params) if following else {}
         return found
 
     def _event(self, subscription: Subscription, change: Change) -> str:
