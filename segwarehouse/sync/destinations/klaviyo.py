@@ -118,8 +118,8 @@ class Klaviyo(Destination):
             raise Rejected(self._reason(response))
 
     def _upsert(self, change: Change) -> tuple[Optional[str], str]:
-        """(profile id, '') or (None, the vendor's reason). Cached ids skip the call unless fields
-        changed, since the upsert is also how `fields` reach the profile."""
+        """(profile id, '') or (None, the vendor's reason). A cached id skips the call unless the
+        change carries fields, since the upsert is also how `fields` reach the profile."""
         identifier = str(change.identifier)
         if identifier in self.profile_ids and not change.fields:
             return self.profile_ids[identifier], ""
