@@ -45,6 +45,12 @@ def test_adds_removes_and_updates_make_the_membership_array_exact(fake):
     assert fake.users[("external_id", "u1")]["segwarehouse_segments"] == ["churn"]
 
 
+def test_warehouse_keys_are_sent_as_string_external_ids(fake):
+    dest = braze(fake)
+    assert dest.send(SUB, "add", [change(42), change(7)]).rejected == {}
+    assert fake_braze.members(fake, "vip") == {"42", "7"}
+
+
 def test_fields_become_json_and_cannot_overwrite_the_identifier(fake):
     dest = braze(fake)
     dest.send(SUB, "add", [change("u1", external_id="other", signed_up=dt.date(2026, 1, 2))])

@@ -200,9 +200,9 @@ def test_key_identifier_is_the_external_id(fake):
 
 def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
     fake.faults = Faults(too_many=0.03, server_error=0.1, drop=0.05, timeout=0.05, timeout_seconds=0.3, seed=5)
-    dest = klaviyo(fake, timeout=0.15)
-    for client in (dest.http, dest.profiles, dest.events):
-        client.backoff, client.max_backoff, client.max_attempts = 0.01, 0.05, 30
+    dest = klaviyo(fake, timeout=0.15, max_attempts=30, backoff=0.01)
+    assert (dest.profiles.max_attempts, dest.profiles.backoff) == (30, 0.01)  # the retry settings apply
+    dest.http.backoff, dest.http.max_attempts = 0.01, 30
     emails = [f"p{i}@x.com" for i in range(30)]
     for start in range(0, 30, 10):
         assert dest.send(SUB, "add", [change(e) for e in emails[start:start + 10]]).rejected == {}
@@ -210,3 +210,15 @@ def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
     assert fake_klaviyo.members(fake, LIST) == set(emails[10:])
     assert len(fake.profiles) == 30
     assert dest.profiles.stats.retried > 0
+
+
+def test_batches_sent_from_several_threads_share_clients_and_cache(fake):
+    from concurrent.futures import ThreadPoolExecutor
+
+    dest = klaviyo(fake)
+    batches = [[change(f"p{b}-{i}@x.com") for i in range(10)] for b in range(8)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda batch: dest.send(SUB, "add", batch), batches))
+    assert all(o.rejected == {} for o in outcomes)
+    assert fake_klaviyo.members(fake, LIST) == {c.identifier for batch in batches for c in batch}
+    assert len(dest.profile_ids) == 80

@@ -37,7 +37,7 @@ def member(fake, email):
 
 def test_adds_removes_and_updates_make_the_segment_exact(fake):
     dest = mailchimp(fake)
-    batch = [change("a@x.com", fname="Ann", plan="pro"), change("B@X.com"), change("c@x.com")]
+    batch = [change("a@x.com", email="a@x.com", fname="Ann", plan="pro"), change("B@X.com"), change("c@x.com")]
     assert dest.send(SUB, "add", batch).rejected == {}
     assert dest.send(SUB, "remove", [change("b@x.com", "exited")]).rejected == {}
     assert dest.send(SUB, "add", [change("a@x.com", "updated", plan="max")]).rejected == {}

@@ -46,6 +46,7 @@ class FakeKlaviyo(FakeServer):
     def __init__(self, lists=(LIST,), **kwargs):
         super().__init__(**kwargs)
         self.profiles: dict[str, dict[str, Any]] = {}  # id -> identifiers, names and `properties`
+        self.index: dict[tuple[str, Any], str] = {}  # (identifier name, value) -> profile id
         self.lists: dict[str, set[str]] = {list_id: set() for list_id in lists}
         self.events: dict[str, dict[str, Any]] = {}  # unique_id -> event attributes
         self.numbers = itertools.count(1)
@@ -102,12 +103,7 @@ class FakeKlaviyo(FakeServer):
                 return self._conflict(matches[0])
             profile_id = matches[0] if matches else None
         created = profile_id is None
-        if created:
-            profile_id = f"01FAKEPROFILE{next(self.numbers):06d}"
-            self.profiles[profile_id] = {"properties": {}}
-        profile = self.profiles[profile_id]
-        profile.update({k: v for k, v in attributes.items() if v is not None})
-        profile["properties"].update(properties)
+        profile_id = self._save(profile_id, attributes, properties)
         return Response(201 if created else 200, {"data": self._resource(profile_id)})
 
     @route("GET", r"/api/profiles")
@@ -135,7 +131,21 @@ class FakeKlaviyo(FakeServer):
                               "links": {"next": following}})
 
     def _find(self, field: str, value: Any) -> Optional[str]:
-        return next((pid for pid, p in self.profiles.items() if p.get(field) == value), None)
+        return self.index.get((field, value))
+
+    def _save(self, profile_id: Optional[str], attributes: dict[str, Any], properties: dict[str, Any]) -> str:
+        """Create (no id) or update a profile, keeping the identifier index current."""
+        if profile_id is None:
+            profile_id = f"01FAKEPROFILE{next(self.numbers):06d}"
+            self.profiles[profile_id] = {"properties": {}}
+        profile = self.profiles[profile_id]
+        for name in IDENTIFIERS:
+            if attributes.get(name) is not None:
+                self.index.pop((name, profile.get(name)), None)
+                self.index[(name, attributes[name])] = profile_id
+        profile.update({k: v for k, v in attributes.items() if v is not None})
+        profile["properties"].update(properties)
+        return profile_id
 
     def _resource(self, profile_id: str) -> dict[str, Any]:
         return {"type": "profile", "id": profile_id, "attributes": dict(self.profiles[profile_id])}
@@ -183,10 +193,8 @@ class FakeKlaviyo(FakeServer):
         unique_id = attributes.get("unique_id") or str(uuid.uuid4())
         if unique_id not in self.events:  # Klaviyo keeps one event per unique_id
             self.events[unique_id] = attributes
-            known = [self._find(n, who[n]) for n in IDENTIFIERS if who.get(n)]
-            if not any(known):
-                self.profiles[f"01FAKEPROFILE{next(self.numbers):06d}"] = {
-                    **{n: who[n] for n in IDENTIFIERS if who.get(n)}, "properties": {}}
+            if not any(self._find(n, who[n]) for n in IDENTIFIERS if who.get(n)):  # events create profiles
+                self._save(None, {n: who[n] for n in IDENTIFIERS if who.get(n)}, {})
         return Response(202)
 
 

@@ -28,6 +28,7 @@ class Braze(Destination):
     rate = RateLimit(3000, 3.0)
     default_identifier = "key"
     required_settings = ("api_key",)
+    secret_settings = ("api_key",)
     optional_settings = ("instance",)  # e.g. iad-01 -> https://rest.iad-01.braze.com (or give base_url)
 
     def __init__(self, name: str, settings: dict[str, Any]):
@@ -82,7 +83,7 @@ class Braze(Destination):
         return outcome
 
     def _object(self, subscription: Subscription, action: str, change: Change) -> dict[str, Any]:
-        who = {self.id_field: change.identifier}
+        who = {self.id_field: str(change.identifier)}  # Braze ids are strings, warehouse keys may not be
         if action == EVENT:
             properties = {"segment": subscription.segment, **jsonable(change.fields)}
             if subscription.list:

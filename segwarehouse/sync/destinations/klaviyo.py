@@ -10,6 +10,7 @@ client; normal answers carry RateLimit-* headers and a 429 carries Retry-After (
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any, Optional, Sequence
 
 import httpx
@@ -38,12 +39,14 @@ class Klaviyo(Destination):
     event_rate = RateLimit(350, 6.0)      # events: 350/s burst, 3500/min steady
     default_base_url = "https://a.klaviyo.com/api"
     required_settings = ("api_key",)
+    secret_settings = ("api_key",)
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
         self.profile_ids: dict[str, str] = {}  # identifier -> Klaviyo profile id, for this sync
         self._profiles: Optional[Http] = None
         self._events: Optional[Http] = None
+        self._creating = threading.Lock()  # batches may be sent from several threads
 
     @property
     def id_attribute(self) -> str:
@@ -54,20 +57,25 @@ class Klaviyo(Destination):
                 "revision": REVISION, "Accept": "application/vnd.api+json",
                 "Content-Type": "application/vnd.api+json"}
 
-    def _client(self, limit: RateLimit) -> Http:
+    def _client(self, limit: Optional[RateLimit]) -> Http:
+        """A client like the base's `http`, for an endpoint family with its own rate."""
         return Http(str(self.settings.get("base_url") or self.default_base_url), headers=self.headers(),
-                    timeout=float(self.settings.get("timeout", 30)), limit=limit, retry_after=self.retry_after)
+                    timeout=float(self.settings.get("timeout", 30)), limit=limit, retry_after=self.retry_after,
+                    max_attempts=int(self.settings.get("max_attempts", 8)),
+                    backoff=float(self.settings.get("backoff", 0.5)))
 
     @property
     def profiles(self) -> Http:
-        if self._profiles is None:
-            self._profiles = self._client(self.profile_rate)
+        with self._creating:
+            if self._profiles is None:
+                self._profiles = self._client(self.profile_rate)
         return self._profiles
 
     @property
     def events(self) -> Http:
-        if self._events is None:
-            self._events = self._client(self.event_rate)
+        with self._creating:
+            if self._events is None:
+                self._events = self._client(self.event_rate)
         return self._events
 
     def close(self) -> None:
@@ -150,7 +158,7 @@ class Klaviyo(Destination):
         properties: dict[str, Any] = {}
         for name, value in jsonable(change.fields).items():
             (attributes if name in PROFILE_ATTRIBUTES else properties)[name] = value
-        attributes[self.id_attribute] = change.identifier  # the identifier wins over a same-named field
+        attributes[self.id_attribute] = str(change.identifier)  # wins over a same-named field
         return attributes, properties
 
     def _lookup(self, identifiers: list[Any]) -> list[str]:
@@ -184,7 +192,7 @@ class Klaviyo(Destination):
         event = {"type": "event", "attributes": {
             "properties": properties, "time": iso_time(change.changed_at), "unique_id": unique_id,
             "metric": {"data": {"type": "metric", "attributes": {"name": event_name(change.change)}}},
-            "profile": {"data": {"type": "profile", "attributes": {self.id_attribute: change.identifier}}},
+            "profile": {"data": {"type": "profile", "attributes": {self.id_attribute: str(change.identifier)}}},
         }}
         response = self.events.request("POST", "/events/", content=json.dumps({"data": event}))
         self._check(response, "base_url")

@@ -31,6 +31,7 @@ class Mailchimp(Destination):
     batch_size = 500
     rate = None  # no request rate is documented, only 10 concurrent connections; we use one
     required_settings = ("api_key",)
+    secret_settings = ("api_key",)
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
@@ -89,9 +90,10 @@ class Mailchimp(Destination):
         members = []
         for email, change in people.items():
             member: dict[str, Any] = {"email_address": email, "status_if_new": "subscribed"}
-            if change.fields:
-                member["merge_fields"] = {str(k).upper(): "" if v is None else v
-                                          for k, v in jsonable(change.fields).items()}
+            merge = {k.upper(): "" if v is None else v for k, v in jsonable(change.fields).items()
+                     if k.upper() not in ("EMAIL", "EMAIL_ADDRESS")}  # the address is not a merge field
+            if merge:
+                member["merge_fields"] = merge
             members.append(member)
         response = self.http.request("POST", f"/lists/{audience}",
                                      json={"members": members, "update_existing": True})
