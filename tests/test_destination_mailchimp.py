@@ -98,7 +98,7 @@ def test_rate_limit_without_headers_is_retried_with_backoff(fake):
     for n in range(4):
         assert dest.send(SUB, "add", [change(f"p{n}@x.com")]).rejected == {}
     assert fake_mailchimp.members(fake, LIST) == {f"p{n}@x.com" for n in range(4)}
-    limited = [entry for entry in fake.log if entry[2] == 429]
+    limited = [s for s in fake.statuses() if s == 429]
     assert limited and dest.http.stats.retried >= len(limited)
     fake.rate = (0, 60.0)  # every request over the limit: look at the bare answer
     raw = httpx.post(f"{fake.base_url}/3.0/lists/{AUDIENCE}", auth=("x", API_KEY), json={"members": []})

@@ -9,8 +9,8 @@ import re
 import time
 from typing import Any
 
-from .server import FakeServer, Request, Response, route
-from .tuning import quicken
+from .loopback import LoopbackFake
+from .server import Request, Response, route
 
 TYPE = "braze"
 LIST = "vip"  # the value written into the membership array attribute
@@ -21,14 +21,13 @@ IDENTIFIERS = ("external_id", "braze_id", "email", "phone", "user_alias")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class FakeBraze(FakeServer):
+class FakeBraze(LoopbackFake):
     rate = (3000, 3.0)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.users: dict[tuple[str, str], dict[str, Any]] = {}  # (id field, value) -> attributes
         self.events: list[dict[str, Any]] = []
-        quicken(self)
 
     def authorized(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {API_KEY}"

@@ -14,8 +14,8 @@ import uuid
 from typing import Any, Optional
 from urllib.parse import urlencode
 
-from .server import FakeServer, Request, Response, route
-from .tuning import quicken
+from .loopback import LoopbackFake
+from .server import Request, Response, route
 
 TYPE = "klaviyo"
 LIST = "XyZ123"
@@ -40,7 +40,7 @@ def invalid(detail: str, pointer: str = "/data/") -> Response:
     return error(400, "invalid", "Invalid input.", detail, {"pointer": pointer})
 
 
-class FakeKlaviyo(FakeServer):
+class FakeKlaviyo(LoopbackFake):
     rate = (75, 1.0)  # the burst window of the profile endpoints, where nearly all traffic goes
 
     def __init__(self, lists=(LIST,), **kwargs):
@@ -50,7 +50,6 @@ class FakeKlaviyo(FakeServer):
         self.lists: dict[str, set[str]] = {list_id: set() for list_id in lists}
         self.events: dict[str, dict[str, Any]] = {}  # unique_id -> event attributes
         self.numbers = itertools.count(1)
-        quicken(self)
 
     # --- vendor behaviour shared by every route -------------------------------------------------
     def authorized(self, request: Request) -> bool:

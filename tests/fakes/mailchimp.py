@@ -12,8 +12,8 @@ import threading
 import uuid
 from typing import Any, Optional
 
-from .server import FakeServer, Request, Response, route
-from .tuning import quicken
+from .loopback import LoopbackFake
+from .server import Request, Response, route
 
 TYPE = "mailchimp"
 AUDIENCE, SEGMENT = "a1b2c3d4e5", "4242"
@@ -38,7 +38,7 @@ def invalid(detail: str, field: str, message: str) -> Response:
     return problem(400, "Invalid Resource", detail, [{"field": field, "message": message}])
 
 
-class FakeMailchimp(FakeServer):
+class FakeMailchimp(LoopbackFake):
     rate = None  # Mailchimp limits concurrency, not a request rate; tests may set a window
 
     def __init__(self, **kwargs):
@@ -47,7 +47,6 @@ class FakeMailchimp(FakeServer):
         self.segments: dict[tuple[str, str], set[str]] = {(AUDIENCE, SEGMENT): set()}  # -> lower emails
         self.events: list[dict[str, Any]] = []
         self.in_flight, self.counting = 0, threading.Lock()
-        quicken(self)
 
     def authorized(self, request: Request) -> bool:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -69,12 +68,17 @@ class FakeMailchimp(FakeServer):
     def dispatch(self, request: Request) -> Optional[Response]:
         with self.counting:
             self.in_flight += 1
-            crowded = self.in_flight > MAX_CONNECTIONS
         try:
-            return self.rate_limited(0) if crowded else super().dispatch(request)
+            return super().dispatch(request)
         finally:
             with self.counting:
                 self.in_flight -= 1
+
+    def _rate(self) -> tuple[bool, int, float]:
+        """Over 10 requests in flight is Mailchimp's limit; the test window (`rate`) comes after."""
+        if self.in_flight > MAX_CONNECTIONS:
+            return False, 0, 0.0
+        return super()._rate()
 
     # --- audience members ----------------------------------------------------------------------
     @route("POST", r"/3\.0/lists/(?P<audience>[^/]+)")
