@@ -97,6 +97,9 @@ def test_retry_after_reads_epoch_reset_on_429_only():
     limited = httpx.Response(429, headers={"X-RateLimit-Reset": reset})
     assert 3.5 < dest.retry_after(limited) <= 5.0
     assert dest.retry_after(httpx.Response(500, headers={"X-RateLimit-Reset": reset})) is None
+    # a local clock ahead of or behind Braze's neither spins nor stalls
+    assert dest.retry_after(httpx.Response(429, headers={"X-RateLimit-Reset": str(int(time.time()) - 30)})) == 0.5
+    assert dest.retry_after(httpx.Response(429, headers={"X-RateLimit-Reset": str(int(time.time()) + 3600)})) == 60
     dest.close()
 
 

@@ -18,6 +18,7 @@ from .base import Destination
 from .replies import body_of, check_access, check_found, clip, event_name, iso_time, jsonable, present
 
 MEMBERSHIP = "segwarehouse_segments"
+MIN_WAIT, MAX_WAIT = 0.5, 60.0  # seconds, around the reset the server announced
 # Braze identifies a user by one of these fields; any other people.identifiers name is an external id
 ID_FIELDS = {"email": "email", "phone": "phone", "braze_id": "braze_id"}
 
@@ -48,14 +49,16 @@ class Braze(Destination):
 
     def retry_after(self, response: httpx.Response) -> Optional[float]:
         """On 429, wait until X-RateLimit-Reset (epoch seconds). Other retryable answers carry the
-        header too, but waiting for the window would not fix a 5xx: back off instead."""
+        header too, but waiting for the window would not fix a 5xx: back off instead. The wait is
+        kept within [0.5 s, 60 s] so a skewed local clock neither spins nor stalls the sync."""
         if response.status_code != 429:
             return None
         reset = response.headers.get("X-RateLimit-Reset")
         try:
-            return max(0.0, float(reset) - time.time()) if reset is not None else retry_after_header(response)
+            wait = float(reset) - time.time() if reset is not None else retry_after_header(response)
         except ValueError:
-            return retry_after_header(response)
+            wait = retry_after_header(response)
+        return None if wait is None else min(MAX_WAIT, max(MIN_WAIT, wait))
 
     # --- sending -------------------------------------------------------------------------------
     def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
