@@ -47,6 +47,12 @@ def test_adds_removes_and_updates_make_the_segment_exact(fake):
     assert member(fake, "b@x.com")["status"] == "subscribed"
 
 
+def test_merge_fields_setting_names_the_tags_and_picks_the_fields(fake):
+    dest = mailchimp(fake, merge_fields={"first_name": "fname", "plan": "PLAN"})
+    dest.send(SUB, "add", [change("a@x.com", first_name="Ann", plan=None, internal_score=0.7)])
+    assert member(fake, "a@x.com")["merge_fields"] == {"FNAME": "Ann", "PLAN": ""}
+
+
 def test_existing_members_keep_their_subscription_status(fake):
     fake.audiences[AUDIENCE]["u@x.com"] = {"email_address": "u@x.com", "status": "unsubscribed",
                                            "merge_fields": {}}

@@ -1,6 +1,7 @@
 """Mailchimp Marketing API: `list` is "audience_id/segment_id" (a static segment of an audience).
 Adding upserts the people into the audience first (POST /lists/{id}, at most 500; new people are
-subscribed, existing people keep their status; `fields` become merge fields), then puts the accepted
+subscribed, existing people keep their status; `fields` become merge fields, named by the
+`merge_fields` setting or upper-cased), then puts the accepted
 ones into the static segment (POST /lists/{id}/segments/{sid} with members_to_add, at most 500).
 Removing takes them out of the segment only: the audience and their consent stay as they are.
 `event` actions post "entered_segment" / "exited_segment" member events.
@@ -32,6 +33,7 @@ class Mailchimp(Destination):
     rate = None  # no request rate is documented, only 10 concurrent connections; we use one
     required_settings = ("api_key",)
     secret_settings = ("api_key",)
+    optional_settings = ("merge_fields",)  # {field: MERGE_TAG}, e.g. {first_name: FNAME}
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
@@ -90,8 +92,7 @@ class Mailchimp(Destination):
         members = []
         for email, change in people.items():
             member: dict[str, Any] = {"email_address": email, "status_if_new": "subscribed"}
-            merge = {k.upper(): "" if v is None else v for k, v in jsonable(change.fields).items()
-                     if k.upper() not in ("EMAIL", "EMAIL_ADDRESS")}  # the address is not a merge field
+            merge = self._merge_fields(change)
             if merge:
                 member["merge_fields"] = merge
             members.append(member)
@@ -104,6 +105,18 @@ class Mailchimp(Destination):
                           else error.get("error"))
             refused[str(error.get("email_address", "")).lower()] = reason
         return refused
+
+    def _merge_fields(self, change: Change) -> dict[str, Any]:
+        """`fields` as merge fields: through the `merge_fields` setting ({field: TAG}, only those are
+        sent) or, without it, every field under its upper-cased name (first_name -> FIRST_NAME)."""
+        mapping = self.settings.get("merge_fields")
+        values = jsonable(change.fields)
+        if mapping:
+            pairs = [(str(tag).upper(), values[field]) for field, tag in mapping.items() if field in values]
+        else:
+            pairs = [(name.upper(), value) for name, value in values.items()]
+        # the address is the member's identity, not a merge field
+        return {tag: "" if value is None else value for tag, value in pairs if tag not in ("EMAIL", "EMAIL_ADDRESS")}
 
     def _segment(self, audience: str, segment: str, key: str, emails: list[str]) -> dict[str, str]:
         response = self.http.request("POST", f"/lists/{audience}/segments/{segment}", json={key: emails})
