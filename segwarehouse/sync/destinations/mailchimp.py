@@ -1,0 +1,159 @@
+"""Mailchimp Marketing API: `list` is "audience_id/segment_id" (a static segment of an audience).
+Adding upserts the people into the audience first (POST /lists/{id}, at most 500; new people are
+subscribed, existing people keep their status; `fields` become merge fields, named by the
+`merge_fields` setting or upper-cased), then puts the accepted
+ones into the static segment (POST /lists/{id}/segments/{sid} with members_to_add, at most 500).
+Removing takes them out of the segment only: the audience and their consent stay as they are.
+`event` actions post "entered_segment" / "exited_segment" member events.
+
+Both batch calls answer 200 even when some emails were refused, listing those in `errors`. Other
+errors are application/problem+json. A 429 has no rate headers (the limit is 10 concurrent
+connections), so it is retried with backoff. The base URL comes from the data center at the end of
+the API key (…-us6 -> https://us6.api.mailchimp.com/3.0) unless base_url is set."""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Sequence
+
+import httpx
+
+from ...errors import ValidationError
+from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
+from .base import Destination
+from .replies import body_of, check_access, check_found, clip, iso_time, jsonable, present
+
+DATA_CENTER = re.compile(r"-([a-z]{2,4}\d{1,3})$")
+EVENT_NAMES = {"entered": "entered_segment", "updated": "entered_segment", "exited": "exited_segment"}
+
+
+class Mailchimp(Destination):
+    type = "mailchimp"
+    batch_size = 500
+    rate = None  # no request rate is documented, only 10 concurrent connections; we use one
+    required_settings = ("api_key",)
+    secret_settings = ("api_key",)
+    optional_settings = ("merge_fields",)  # {field: MERGE_TAG}, e.g. {first_name: FNAME}
+
+    def __init__(self, name: str, settings: dict[str, Any]):
+        super().__init__(name, settings)
+        if not settings.get("base_url"):
+            found = DATA_CENTER.search(str(settings.get("api_key") or ""))
+            if not found:
+                raise ValidationError(f"destination {name!r} (mailchimp): the api_key does not end in a "
+                                      f"data center such as -us6; set base_url")
+            self.default_base_url = f"https://{found.group(1)}.api.mailchimp.com/3.0"
+
+    def auth(self) -> tuple[str, str]:
+        return "segwarehouse", str(self.settings.get("api_key") or "")  # any user name, the key as password
+
+    # --- sending -------------------------------------------------------------------------------
+    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        audience, segment = self._ids(subscription)
+        outcome = Outcome()
+        by_email: dict[str, list[int]] = {}  # lower-cased email -> batch indexes (Mailchimp ignores case)
+        for index, change in enumerate(batch):
+            if present(change.identifier):
+                by_email.setdefault(str(change.identifier).strip().lower(), []).append(index)
+            else:
+                outcome.rejected[index] = f"no {self.identifier} for this person"
+        if not by_email:
+            return outcome
+        if action == ADD:
+            refused = self._upsert(audience, {email: batch[ix[-1]] for email, ix in by_email.items()})
+            accepted = [email for email in by_email if email not in refused]
+            if accepted:
+                refused.update(self._segment(audience, segment, "members_to_add", accepted))
+            for email, reason in refused.items():
+                for index in by_email.get(email, []):
+                    outcome.rejected[index] = reason
+        elif action == REMOVE:
+            # emails not in the audience are not in the segment either: nothing to do, not an error
+            self._segment(audience, segment, "members_to_remove", list(by_email))
+        elif action == EVENT:
+            for email, indexes in by_email.items():
+                for index in indexes:
+                    reason = self._event(audience, subscription, email, batch[index])
+                    if reason:
+                        outcome.rejected[index] = reason
+        else:
+            raise ValueError(f"mailchimp cannot {action!r}")
+        return outcome
+
+    def _ids(self, subscription: Subscription) -> tuple[str, str]:
+        parts = str(subscription.list or "").split("/")
+        if len(parts) != 2 or not all(parts):
+            raise ValidationError(f"segment {subscription.segment!r}: a mailchimp `list` is "
+                                  f"\"audience_id/segment_id\", not {subscription.list!r}")
+        return parts[0], parts[1]
+
+    def _upsert(self, audience: str, people: dict[str, Change]) -> dict[str, str]:
+        """Upsert into the audience; the refused emails with Mailchimp's reason."""
+        members = []
+        for email, change in people.items():
+            member: dict[str, Any] = {"email_address": email, "status_if_new": "subscribed"}
+            merge = self._merge_fields(change)
+            if merge:
+                member["merge_fields"] = merge
+            members.append(member)
+        response = self.http.request("POST", f"/lists/{audience}",
+                                     json={"members": members, "update_existing": True})
+        body = self._body(response, f"the audience id ({audience!r})")
+        refused = {}
+        for error in body.get("errors") or []:
+            reason = clip(f"{error.get('error')} ({error.get('error_code')})" if error.get("error_code")
+                          else error.get("error"))
+            refused[str(error.get("email_address", "")).lower()] = reason
+        return refused
+
+    def _merge_fields(self, change: Change) -> dict[str, Any]:
+        """`fields` as merge fields: through the `merge_fields` setting ({field: TAG}, only those are
+        sent) or, without it, every field under its upper-cased name (first_name -> FIRST_NAME)."""
+        mapping = self.settings.get("merge_fields")
+        values = jsonable(change.fields)
+        if mapping:
+            pairs = [(str(tag).upper(), values[field]) for field, tag in mapping.items() if field in values]
+        else:
+            pairs = [(name.upper(), value) for name, value in values.items()]
+        # the address is the member's identity, not a merge field
+        return {tag: "" if value is None else value for tag, value in pairs if tag not in ("EMAIL", "EMAIL_ADDRESS")}
+
+    def _segment(self, audience: str, segment: str, key: str, emails: list[str]) -> dict[str, str]:
+        response = self.http.request("POST", f"/lists/{audience}/segments/{segment}", json={key: emails})
+        body = self._body(response, f"the audience and static segment ids ({audience}/{segment})")
+        refused = {}
+        for error in body.get("errors") or []:
+            for email in error.get("email_addresses") or []:
+                refused[str(email).lower()] = clip(error.get("error"))
+        return refused
+
+    def _event(self, audience: str, subscription: Subscription, email: str, change: Change) -> str:
+        """'' when Mailchimp took the event, else its reason (a 404: not in the audience)."""
+        member = hashlib.md5(email.encode()).hexdigest()
+        properties = {"segment": subscription.segment,
+                      **{k: "" if v is None else str(v) for k, v in jsonable(change.fields).items()}}
+        response = self.http.request("POST", f"/lists/{audience}/members/{member}/events", json={
+            "name": EVENT_NAMES.get(change.change, "entered_segment"), "properties": properties,
+            "occurred_at": iso_time(change.changed_at)})
+        check_access(self.name, response)
+        return "" if response.is_success else self._problem(response)
+
+    # --- reading answers -----------------------------------------------------------------------
+    def _body(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        check_access(self.name, response)
+        check_found(self.name, response, what)
+        if not response.is_success:
+            raise Rejected(self._problem(response))
+        body = body_of(response)
+        return body if isinstance(body, dict) else {}
+
+    @staticmethod
+    def _problem(response: httpx.Response) -> str:
+        """An application/problem+json answer as one line: title, detail, field errors."""
+        body = body_of(response)
+        if not isinstance(body, dict):
+            return f"HTTP {response.status_code}"
+        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in body.get("errors") or []
+                           if isinstance(e, dict))
+        return clip(f"HTTP {response.status_code} {body.get('title') or ''}: {body.get('detail') or ''}"
+                    + (f" ({fields})" if fields else ""))
