@@ -12,6 +12,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qs
 
 from .server import FakeServer, Faults, Request, Response, route
+from .speed import quicken
 
 TYPE = "sendpulse"
 LIST = "42"
@@ -25,6 +26,7 @@ class FakeSendPulse(FakeServer):
 
     def __init__(self, faults: Optional[Faults] = None, books: tuple[str, ...] = (LIST,)):
         super().__init__(faults)
+        quicken(self)
         self.books: dict[str, dict[str, dict[str, Any]]] = {book: {} for book in books}
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
         self.token_lifetime = 3600
