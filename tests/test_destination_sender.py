@@ -130,7 +130,7 @@ def test_rate_limit_is_honoured_with_the_vendor_headers(fake):
     for i in range(7):
         dest.send(SUB, "remove", [change(f"p{i}@example.com", "exited")])
     assert calls(fake, "DELETE", r"^/v2/subscribers/groups/") >= 7
-    assert any(status == 429 for _, _, status in fake.log)
+    assert any(status == 429 for _, _, status in fake.journal)
     assert time.monotonic() - start >= 0.5
     response = httpx.get(f"{fake.base_url}/v2/nothing", headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert response.headers["X-RateLimit-Limit"] == "3" and "X-RateLimit-Reset" in response.headers

@@ -71,7 +71,7 @@ def test_token_is_cached_and_fetched_again_once_after_a_401(fake):
     dest.send(SUB, "add", [change("late@example.com")])
     assert fake.tokens_issued == 2
     assert "late@example.com" in fake_module.members(fake, LIST)
-    statuses = [status for method, path, status in fake.log if path.startswith("/addressbooks")]
+    statuses = [status for method, path, status in fake.journal if path.startswith("/addressbooks")]
     assert statuses[-2:] == [401, 200]
 
 
@@ -159,7 +159,7 @@ def test_rate_limit_is_honoured(fake):
     for i in range(8):
         dest.send(SUB, "add", [change(f"p{i}@example.com")])
     assert len(fake_module.members(fake, LIST)) == 8
-    assert any(status == 429 for _, _, status in fake.log)
+    assert any(status == 429 for _, _, status in fake.journal)
     assert time.monotonic() - start >= 0.2  # at least one window had to pass
 
 

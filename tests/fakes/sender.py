@@ -11,8 +11,8 @@ import re
 from typing import Any, Optional
 from urllib.parse import unquote
 
-from .server import FakeServer, Faults, Request, Response, route
-from .speed import quicken
+from .loopback import LoopbackFake
+from .server import Faults, Request, Response, route
 
 TYPE = "sender"
 LIST = "eZVD4w"
@@ -21,12 +21,11 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_GROUP_CALL = 100
 
 
-class FakeSender(FakeServer):
+class FakeSender(LoopbackFake):
     rate = (60, 60.0)  # per-minute window
 
     def __init__(self, faults: Optional[Faults] = None, groups: tuple[str, ...] = (LIST,)):
         super().__init__(faults)
-        quicken(self)
         self.groups = set(groups)
         self.subscribers: dict[str, dict[str, Any]] = {}  # email -> {"fields", "groups", ...}
         self.exists_status = 422  # what POST /subscribers answers for an existing email (409 or 422)

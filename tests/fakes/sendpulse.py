@@ -11,8 +11,8 @@ import time
 from typing import Any, Optional
 from urllib.parse import parse_qs
 
-from .server import FakeServer, Faults, Request, Response, route
-from .speed import quicken
+from .loopback import LoopbackFake
+from .server import Faults, Request, Response, route
 
 TYPE = "sendpulse"
 LIST = "42"
@@ -21,12 +21,11 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_REMOVE = 100
 
 
-class FakeSendPulse(FakeServer):
+class FakeSendPulse(LoopbackFake):
     rate = (10, 1.0)  # documented 10 requests per second
 
     def __init__(self, faults: Optional[Faults] = None, books: tuple[str, ...] = (LIST,)):
         super().__init__(faults)
-        quicken(self)
         self.books: dict[str, dict[str, dict[str, Any]]] = {book: {} for book in books}
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
         self.token_lifetime = 3600
