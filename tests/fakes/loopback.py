@@ -9,6 +9,7 @@
 Not a fake itself: it defines no TYPE, so code that looks for fake modules skips it."""
 from __future__ import annotations
 
+import re
 import threading
 from typing import Optional
 
@@ -30,7 +31,6 @@ class LoopbackFake(FakeServer):
         return response
 
     def requests_to(self, method: str, pattern: str) -> list[tuple[str, str, int]]:
-        import re
         with self.lock:
             return [e for e in self.journal if e[0] == method and re.search(pattern, e[1])]  # type: ignore[misc]
 

@@ -41,7 +41,6 @@ class Sender(Destination):
     required_settings = ("api_token",)
     optional_settings = ("trigger_automation", "requests_per_minute")
     secret_settings: ClassVar[tuple[str, ...]] = ("api_token",)
-    identifiers: ClassVar[Optional[tuple[str, ...]]] = ("email",)
     actions = (ADD, REMOVE)
 
     def __init__(self, name: str, settings: dict[str, Any]):

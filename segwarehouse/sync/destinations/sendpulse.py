@@ -31,7 +31,6 @@ class SendPulse(Destination):
     required_settings = ("client_id", "client_secret")
     optional_settings = ("requests_per_second",)
     secret_settings: ClassVar[tuple[str, ...]] = ("client_secret",)
-    identifiers: ClassVar[Optional[tuple[str, ...]]] = ("email",)
     actions = (ADD, REMOVE)
     renew_before = 60.0              # seconds before expiry at which a cached token is replaced
 
