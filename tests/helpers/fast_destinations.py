@@ -25,8 +25,7 @@ def fast(destination: Destination, *, limit: Optional[RateLimit] = None, retry_s
          max_attempts: int = 30) -> Destination:
     """Give the destination an Http client like its own (same base URL, headers, retry_after) but with
     millisecond backoff and the vendor's Retry-After scaled down, so retry paths run in test time."""
-    http = destination.http
-    base = str(http.client.base_url)
+    base = str(destination.settings.get("base_url") or destination.default_base_url)
     original = destination.retry_after
 
     def scaled(response):
@@ -36,5 +35,4 @@ def fast(destination: Destination, *, limit: Optional[RateLimit] = None, retry_s
     destination._http = Http(base, headers=destination.headers(), auth=destination.auth(),
                              timeout=float(destination.settings.get("timeout", 2)), limit=limit,
                              retry_after=scaled, max_attempts=max_attempts, backoff=0.002, max_backoff=0.02)
-    http.close()
     return destination
