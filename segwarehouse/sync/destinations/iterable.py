@@ -1,0 +1,163 @@
+"""Iterable static lists (`list:` is the numeric list id), people matched by email, or by userId when
+`identifier:` names anything else (e.g. `key`).
+
+Adds are POST /api/lists/subscribe with `fields` as dataFields (an upsert: resending is harmless);
+removals are POST /api/lists/unsubscribe, where someone not in the list, or not known at all, is
+already as asked and so acknowledged. Both answer 200 with successCount / failCount / failedUpdates
+(lists of identifiers per kind of failure), mapped back to the batch's indexes. `on_enter: event`
+(and `on_exit: event`) send POST /api/events/track, one per person, with an event id derived from the
+change so that a resent batch updates the same events instead of starting flows twice.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+from typing import Any, ClassVar, Optional, Sequence
+
+import httpx
+
+from ..http import RateLimit
+from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
+from .base import Destination
+from .common import body, identified, plain_fields, stop, vendor_message
+
+EVENT_NAMES = {"entered": "Entered segment", "exited": "Exited segment", "updated": "Updated segment"}
+# failedUpdates keys -> the reason written to segment_sync_rejections
+FAILURES = {
+    "invalidEmails": "invalid email", "invalidUserIds": "invalid userId",
+    "notFoundEmails": "no Iterable user with this email", "notFoundUserIds": "no Iterable user with this userId",
+    "forgottenEmails": "user was forgotten (GDPR request)", "forgottenUserIds": "user was forgotten (GDPR request)",
+    "conflictEmails": "email belongs to another user", "conflictUserIds": "userId belongs to another user",
+    "invalidDataEmails": "invalid dataFields", "invalidDataUserIds": "invalid dataFields",
+}
+
+
+class Iterable(Destination):
+    type = "iterable"
+    batch_size = 1000                # subscribers per list call (common practice; the fake enforces it)
+    rate = RateLimit(10, 1.0)        # conservative: Iterable's per-endpoint limits are higher for most calls
+    default_base_url = "https://api.iterable.com"  # EU projects: base_url: https://api.eu.iterable.com
+    required_settings = ("api_key",)
+    optional_settings = ("requests_per_second",)
+    secret_settings: ClassVar[tuple[str, ...]] = ("api_key",)
+    actions = (ADD, REMOVE, EVENT)
+
+    def __init__(self, name: str, settings: dict[str, Any]):
+        super().__init__(name, settings)
+        if settings.get("requests_per_second"):
+            self.rate = RateLimit(int(settings["requests_per_second"]), 1.0)
+
+    def headers(self) -> dict[str, str]:
+        return {"Api-Key": str(self.settings.get("api_key") or "")}
+
+    @property
+    def id_field(self) -> str:
+        return "email" if self.identifier == "email" else "userId"
+
+    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        if action not in self.actions:
+            raise ValueError(f"iterable does not support '{action}' (actions: {', '.join(self.actions)})")
+        keep, rejected = identified(batch)
+        if not keep:
+            return Outcome(rejected)
+        if action == EVENT:
+            for i in keep:
+                reason = self._track(subscription, batch[i])
+                if reason:
+                    rejected[i] = reason
+            return Outcome(rejected)
+        list_id = self._list_id(subscription)
+        if action == ADD:
+            people = [{**self._who(batch[i]), "dataFields": plain_fields(batch[i].fields)} for i in keep]
+            response = self.http.request("POST", "/api/lists/subscribe", json={
+                "listId": list_id, "subscribers": people, "updateExistingUsersOnly": False})
+        else:
+            response = self.http.request("POST", "/api/lists/unsubscribe", json={
+                "listId": list_id, "subscribers": [self._who(batch[i]) for i in keep]})
+        self._check(response, list_id)
+        rejected.update(self._failures(body(response), batch, keep, removing=action == REMOVE))
+        return Outcome(rejected)
+
+    # --- responses ----------------------------------------------------------------------------
+    def _check(self, response: httpx.Response, list_id: int) -> None:
+        if response.status_code == 200:
+            return
+        if response.status_code == 401:
+            raise stop(self, "Iterable refused the API key; check api_key (and base_url for EU projects)", response)
+        if response.status_code == 403:
+            raise stop(self, "the API key may not do this (a server-side key is needed)", response)
+        if response.status_code == 404:
+            raise stop(self, f"list {list_id} not found", response)
+        raise Rejected(f"Iterable refused the batch: {describe(response)}")
+
+    def _failures(self, data: Any, batch: Sequence[Change], keep: list[int], removing: bool) -> dict[int, str]:
+        """failedUpdates (and the older top-level invalidEmails / invalidUserIds) by batch index."""
+        if not isinstance(data, dict):
+            raise Rejected("Iterable answered 200 without a JSON body")
+        reported: dict[str, list] = {}
+        for source in (data, data.get("failedUpdates") or {}):
+            for key in FAILURES:
+                if isinstance(source.get(key), list) and source[key]:
+                    reported.setdefault(key, []).extend(source[key])
+        reasons: dict[str, str] = {}
+        for key, values in reported.items():
+            for value in values:
+                reasons.setdefault(self._norm(value), f"{FAILURES[key]} (Iterable {key})")
+        rejected: dict[int, str] = {}
+        named = 0
+        for i in keep:
+            ident = self._norm(batch[i].identifier)
+            if ident in reasons:
+                named += 1
+                if not (removing and reasons[ident].startswith("no Iterable user")):
+                    rejected[i] = reasons[ident]  # a removal of someone unknown is already done
+        unnamed = int(data.get("failCount") or 0) - named
+        if unnamed > 0:
+            # failures Iterable counted but did not name: refuse the batch so the engine splits it
+            # down to the records that fail, rather than acknowledge records that did not land
+            raise Rejected(f"Iterable reported {unnamed} failure(s) without naming them")
+        return rejected
+
+    def _track(self, subscription: Subscription, change: Change) -> Optional[str]:
+        """One event; None when tracked, else the reason this record is rejected."""
+        response = self.http.request("POST", "/api/events/track", json={
+            **self._who(change),
+            "eventName": EVENT_NAMES.get(change.change, "Entered segment"),
+            "id": event_id(self.name, subscription.segment, change),
+            "createdAt": calendar.timegm(change.changed_at.utctimetuple()),
+            "dataFields": {"segment": subscription.segment, "change": change.change, "split": change.split,
+                           **plain_fields(change.fields)},
+        })
+        if response.status_code in (401, 403):
+            self._check(response, 0)
+        if response.status_code == 200:
+            return None
+        return f"Iterable refused the event: {describe(response)}"
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _who(self, change: Change) -> dict[str, Any]:
+        if self.id_field == "email":
+            return {"email": str(change.identifier).strip()}
+        return {"userId": str(change.identifier), "preferUserId": True}
+
+    def _norm(self, value: Any) -> str:
+        text = str(value).strip()
+        return text.lower() if self.id_field == "email" else text
+
+    def _list_id(self, subscription: Subscription) -> int:
+        text = (subscription.list or "").strip()
+        if not text.isdigit():
+            raise stop(self, f"`list:` must be an Iterable list id (a number), got {text!r}")
+        return int(text)
+
+
+def event_id(destination: str, segment: str, change: Change) -> str:
+    """Stable per (destination, segment, person, kind of change, run): a resend updates the same event."""
+    raw = f"{destination}\x1f{segment}\x1f{change.identifier}\x1f{change.change}\x1f{change.run_id}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def describe(response: httpx.Response) -> str:
+    data = body(response)
+    code = f" ({data['code']})" if isinstance(data, dict) and data.get("code") else ""
+    return f"{vendor_message(response)}{code} [HTTP {response.status_code}]"

@@ -1,0 +1,38 @@
+"""Helpers for destination tests: changes to send, and a destination whose retries are quick."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from segwarehouse.sync.destinations.base import Destination
+from segwarehouse.sync.http import Http, RateLimit
+from segwarehouse.sync.records import Change, Subscription
+
+AT = dt.datetime(2026, 11, 23, 3, 0, 0)
+
+
+def change(identifier: Optional[str], kind: str = "entered", fields: Optional[dict[str, Any]] = None,
+           run_id: str = "run-1", person_id: Any = None) -> Change:
+    return Change(person_id if person_id is not None else identifier, identifier, kind, AT, run_id,
+                  fields=dict(fields or {}))
+
+
+def subscription(list_id: Optional[str], segment: str = "vip", destination: str = "dest") -> Subscription:
+    return Subscription(segment, destination, list_id)
+
+
+def fast(destination: Destination, *, limit: Optional[RateLimit] = None, retry_scale: float = 0.05,
+         max_attempts: int = 30) -> Destination:
+    """Give the destination an Http client like its own (same base URL, headers, retry_after) but with
+    millisecond backoff and the vendor's Retry-After scaled down, so retry paths run in test time."""
+    base = str(destination.settings.get("base_url") or destination.default_base_url)
+    original = destination.retry_after
+
+    def scaled(response):
+        wait = original(response)
+        return None if wait is None else wait * retry_scale
+
+    destination._http = Http(base, headers=destination.headers(), auth=destination.auth(),
+                             timeout=float(destination.settings.get("timeout", 2)), limit=limit,
+                             retry_after=scaled, max_attempts=max_attempts, backoff=0.002, max_backoff=0.02)
+    return destination
