@@ -1,8 +1,8 @@
 """What differs between dialects, as transforms on the expression tree before generation.
 
-sqlglot's generator checks syntax, not support: it prints TRY() for engines without it and maps
-a regex search to Snowflake's REGEXP_LIKE, which matches the whole string. Each rule here rewrites
-the tree for the dialects that need it; every other dialect gets the tree unchanged."""
+sqlglot's generator checks syntax, not support: it prints TRY() for engines without it, CAST where
+TRY_CAST was meant, and maps a regex search to Snowflake's REGEXP_LIKE, which matches the whole
+string. The rules (dialect_rules.py) rewrite the tree for the dialects that need them."""
 from __future__ import annotations
 
 from typing import Callable
@@ -10,25 +10,30 @@ from typing import Callable
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
 
-
-def _without_try(node: exp.Expression) -> exp.Expression:
-    """TRY() exists only in DuckDB; elsewhere JSON functions are asked to be lenient on their own."""
-    return node.this if isinstance(node, exp.Try) else node
+from . import dialect_rules as r
 
 
-def _regex_search(node: exp.Expression) -> exp.Expression:
-    """Snowflake's REGEXP_LIKE anchors the pattern; REGEXP_INSTR(...) > 0 is a search, as SPEC 4 wants."""
-    if isinstance(node, exp.RegexpLike):
-        position = exp.RegexpInstr(this=node.this, expression=node.expression)
-        return exp.GT(this=position, expression=exp.Literal.number(0))
-    return node
+Rule = Callable[[exp.Expression], exp.Expression]
 
-
-RULES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
+# Per dialect: rules applied to every node (top-down), and rules applied once to the root.
+RULES: dict[str, list[Rule]] = {
     "duckdb": [],  # the dialect the tree is built for
-    "snowflake": [_without_try, _regex_search],
+    "snowflake": [r.without_try, r.snowflake_regex_search, r.snowflake_safe_cast],
+    "postgres": [r.without_try, r.postgres_safe_cast, r.postgres_json_text, r.json_object_as("JSON_BUILD_OBJECT")],
+    "redshift": [r.without_try, r.filter_as_case, r.json_object_as("OBJECT")],
+    "bigquery": [r.without_try, r.bigquery_instants, r.backslash_like],
+    "trino": [r.trino_utc_timestamps],  # Trino has TRY()
+    "spark": [r.without_try, r.spark_try_cast, r.spark_json_object],
+    "databricks": [r.without_try, r.spark_json_object],
+    "clickhouse": [r.without_try, r.clickhouse_safe_cast, r.clickhouse_json_text, r.clickhouse_types,
+                   r.clickhouse_lower, r.clickhouse_json_object, r.clickhouse_split_part],
 }
-DEFAULT_RULES = [_without_try]
+ROOT_RULES: dict[str, list[Rule]] = {"clickhouse": [r.clickhouse_join_nulls]}
+DEFAULT_RULES = [r.without_try]
+# The dialects whose SQL the test suite executes (tests/test_cross_engine.py); the others are
+# checked against golden files only.
+EXECUTED = ("duckdb", "postgres", "snowflake", "clickhouse", "spark")
+COMPILE_ONLY = ("bigquery", "redshift", "databricks", "trino")
 
 # Node types that sqlglot's Snowflake SELECT rewrites act on (UNNEST, EXPLODE, date arrays,
 # DISTINCT ON, named windows, semi/anti joins, variant dot access). Our trees carry none of them
@@ -62,12 +67,21 @@ def rewrite(expression: exp.Expression, dialect: str) -> tuple[exp.Expression, b
 
     def visit(node: exp.Expression) -> exp.Expression:
         nonlocal needs_rewrites
+        new = node
         for rule in rules:
-            node = rule(node)
-        needs_rewrites = needs_rewrites or _needs_select_rewrites(node)
-        return node
+            new = rule(new)
+        if new is not node:  # transform() does not descend into a replacement: visit its children here
+            for child in list(new.iter_expressions()):
+                replaced = child.transform(visit, copy=False)
+                if replaced is not child:
+                    child.replace(replaced)
+        needs_rewrites = needs_rewrites or _needs_select_rewrites(new)
+        return new
 
-    return expression.transform(visit, copy=False), needs_rewrites
+    expression = expression.transform(visit, copy=False)
+    for rule in ROOT_RULES.get(dialect, ()):
+        expression = rule(expression)
+    return expression, needs_rewrites
 
 
 def render(expression: exp.Expression, dialect: str, **options) -> str:
