@@ -113,7 +113,13 @@ def snowflake_safe_cast(node: exp.Expression) -> exp.Expression:
 def _snowflake_try_cast(value: exp.Expression, to: exp.DataType) -> exp.Expression:
     if _is_text(value):
         return exp.TryCast(this=value, to=to, requires_string=True)
-    return exp.Cast(this=value, to=to)  # a typed column: its values cast, or the query fails loudly
+    if to.is_type(*exp.DataType.NUMERIC_TYPES, exp.DType.BOOLEAN):
+        # a column of unknown type (a VARCHAR holding "n/a"): through its text. NUMBER and BOOLEAN
+        # print exactly; FLOAT prints with up to 17 significant digits.
+        return exp.TryCast(this=exp.Cast(this=value, to=data_type("VARCHAR")), to=to, requires_string=True)
+    # times: a typed column casts exactly (its text form would drop microseconds); a VARCHAR column
+    # of non-times makes the query fail, loudly (README, Compile-only dialects)
+    return exp.Cast(this=value, to=to)
 
 
 # --- Trino: TIMESTAMP WITH TIME ZONE -> TIMESTAMP keeps the local wall clock ---------------------------

@@ -21,6 +21,7 @@ class Engine:
 
     name = ""
     dialect = ""
+    batch = False  # run many segments as one UNION ALL query (helpers/cross_engine.many_rows)
 
     def load(self, tables: dict[str, Table]) -> None:
         raise NotImplementedError

@@ -21,7 +21,7 @@ class DuckDBEngine(Engine):
             ddl = ", ".join(f'"{c}" {t}' for c, t in table.columns.items())
             self.con.execute(f"CREATE OR REPLACE TABLE {name} ({ddl})")
             if table.rows:  # through a DataFrame: executemany takes seconds for 10,000 rows
-                frame = pd.DataFrame(table.rows, columns=list(table.columns)).astype(object)
+                frame = pd.DataFrame(table.rows, columns=list(table.columns), dtype=object)
                 self.con.register("_sw_rows", frame)
                 self.con.execute(f"INSERT INTO {name} SELECT * FROM _sw_rows")
                 self.con.unregister("_sw_rows")

@@ -35,7 +35,10 @@ class SnowflakeEngine(Engine):
             ddl = ", ".join(f'"{c}" {TYPES[t]}' for c, t in table.columns.items())
             cur.execute(f'CREATE OR REPLACE TABLE "{schema}"."{bare}" ({ddl})')
             if table.rows:
-                frame = pd.DataFrame(table.rows, columns=list(table.columns)).astype(object)
+                frame = pd.DataFrame(table.rows, columns=list(table.columns), dtype=object)
+                for column, type_ in table.columns.items():
+                    if type_ == "BIGINT":  # an object column of ints and None goes through float: 2**53 + 1 is lost
+                        frame[column] = frame[column].astype("Int64")
                 write_pandas(self.con, frame, bare, schema=schema, quote_identifiers=True, auto_create_table=False)
 
     def rows(self, sql: str) -> list[tuple]:

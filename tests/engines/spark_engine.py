@@ -16,6 +16,7 @@ TYPES = {"BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "VARCHAR": "STRING", "TIMESTAMP
 
 class SparkEngine(Engine):
     name = dialect = "spark"
+    batch = True  # a query costs about a second however small the data
 
     def __init__(self):
         from pyspark.sql import SparkSession
