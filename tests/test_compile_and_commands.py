@@ -25,15 +25,6 @@ def cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "segwarehouse.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres", "bigquery", "trino"])
-def test_compiled_sql_of_every_example_segment_parses_back(dialect):
-    project = Project(ROOT)
-    compiled = project.compile(dialect=dialect, as_of=AS_OF, write=False)[dialect]
-    assert set(compiled) == set(project.segments)
-    for name, sql in compiled.items():
-        assert sqlglot.parse_one(sql, read=dialect) is not None, name
-
-
 def test_lean_snowflake_generator_prints_what_sqlglot_prints():
     project = Project(ROOT)
     for name in project.segments:

@@ -132,6 +132,28 @@ def trino_utc_timestamps(node: exp.Expression) -> exp.Expression:
     return exp.TryCast(this=exp.AtTimeZone(this=zoned, zone=exp.Literal.string("UTC")), to=data_type("TIMESTAMP"))
 
 
+def trino_microseconds(node: exp.Expression) -> exp.Expression:
+    """Trino's TIMESTAMP is TIMESTAMP(3): as_of and window bounds would lose their microseconds."""
+    if isinstance(node, exp.DataType) and node.is_type(exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ) \
+            and not node.expressions:
+        node = node.copy()
+        node.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(6))])
+    return node
+
+
+# --- Redshift ------------------------------------------------------------------------------------------
+
+def redshift_lenient_json(node: exp.Expression) -> exp.Expression:
+    """JSON_EXTRACT_PATH_TEXT raises on text that is not JSON unless its null_if_invalid argument is
+    true (DuckDB's TRY() gives NULL: no readable property, SPEC 4 rule 5)."""
+    inner = node.this if isinstance(node, exp.Try) else node
+    if not isinstance(inner, exp.JSONExtractScalar):
+        return node
+    keys = [exp.Literal.string(part.this) for part in inner.expression.expressions
+            if isinstance(part, exp.JSONPathKey)]
+    return exp.Anonymous(this="JSON_EXTRACT_PATH_TEXT", expressions=[inner.this, *keys, exp.true()])
+
+
 # --- BigQuery ----------------------------------------------------------------------------------------
 
 def bigquery_instants(node: exp.Expression) -> exp.Expression:

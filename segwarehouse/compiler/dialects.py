@@ -5,11 +5,15 @@ TRY_CAST was meant, and maps a regex search to Snowflake's REGEXP_LIKE, which ma
 string. The rules (dialect_rules.py) rewrite the tree for the dialects that need them."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator, Optional
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from ..errors import Problem
+from ..spec import model as m
 from . import dialect_rules as r
 
 
@@ -20,9 +24,9 @@ RULES: dict[str, list[Rule]] = {
     "duckdb": [],  # the dialect the tree is built for
     "snowflake": [r.without_try, r.snowflake_regex_search, r.snowflake_safe_cast],
     "postgres": [r.without_try, r.postgres_safe_cast, r.postgres_json_text, r.json_object_as("JSON_BUILD_OBJECT")],
-    "redshift": [r.without_try, r.filter_as_case, r.json_object_as("OBJECT")],
+    "redshift": [r.without_try, r.filter_as_case, r.redshift_lenient_json, r.json_object_as("OBJECT")],
     "bigquery": [r.without_try, r.bigquery_instants, r.backslash_like],
-    "trino": [r.trino_utc_timestamps],  # Trino has TRY()
+    "trino": [r.trino_utc_timestamps, r.trino_microseconds],  # Trino has TRY()
     "spark": [r.without_try, r.spark_try_cast, r.spark_json_object],
     "databricks": [r.without_try, r.spark_json_object],
     "clickhouse": [r.without_try, r.clickhouse_safe_cast, r.clickhouse_json_text, r.clickhouse_types,
@@ -92,3 +96,51 @@ def render(expression: exp.Expression, dialect: str, **options) -> str:
     else:
         generator = dialect
     return expression.sql(dialect=generator, identify=True, copy=False, **options)
+
+
+def render_checked(expression: exp.Expression, dialect: str, segment: m.Segment,
+                   segments: dict[str, m.Segment], **options) -> str:
+    """render(), except that what sqlglot cannot express in `dialect` (it would print something
+    else, or drop it) is a Problem naming the file and line of the `sql:` condition responsible,
+    or of the segment: a compile-time error, never a silent difference."""
+    try:
+        return render(expression, dialect, unsupported_level=ErrorLevel.RAISE, **options)
+    except UnsupportedError as error:
+        raise Unportable(_unsupported_problem(segment, segments, dialect, error)) from None
+
+
+class Unportable(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dialect: str,
+                         error: UnsupportedError) -> Problem:
+    reason = str(error).splitlines()[0]
+    for owner, condition in _sql_conditions(segment, segments, set()):
+        try:
+            sqlglot.parse_one(condition.text, read="duckdb").sql(dialect, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as own:
+            return Problem(owner.file, condition.line or owner.line,
+                           f"sql: {condition.text!r} cannot be compiled for {dialect}: {str(own).splitlines()[0]}")
+        except sqlglot.errors.SqlglotError:
+            continue
+    return Problem(segment.file, segment.line, f"segment {segment.name} cannot be compiled for {dialect}: {reason}")
+
+
+def _sql_conditions(segment: m.Segment, segments: dict[str, m.Segment],
+                    seen: set[str]) -> Iterator[tuple[m.Segment, m.Sql]]:
+    """Every `sql:` condition a segment evaluates, through its references, with the segment holding it."""
+    seen.add(segment.name)
+    stack: list[Optional[m.Condition]] = [segment.condition]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, m.Sql):
+            yield segment, c
+        elif isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
+            stack.extend(c.items)
+        elif isinstance(c, m.Not):
+            stack.append(c.item)
+        elif isinstance(c, m.SegmentRef) and c.name not in seen and c.name in segments:
+            yield from _sql_conditions(segments[c.name], segments, seen)
