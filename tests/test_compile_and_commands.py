@@ -8,8 +8,6 @@ import subprocess
 import sys
 
 import duckdb
-import pytest
-import sqlglot
 
 from segwarehouse import Project
 from segwarehouse.api import parse_as_of

@@ -305,8 +305,8 @@ def clickhouse_json_object(node: exp.Expression) -> exp.Expression:
     """One JSON row of the field columns, keyed by their names (the fields are people columns)."""
     if not isinstance(node, exp.JSONObject):
         return node
-    return exp.Anonymous(this="formatRowNoNewline",
-                         expressions=[exp.Literal.string("JSONEachRow"), *(pair.expression for pair in node.expressions)])
+    values = [pair.expression for pair in node.expressions]
+    return exp.Anonymous(this="formatRowNoNewline", expressions=[exp.Literal.string("JSONEachRow"), *values])
 
 
 def clickhouse_join_nulls(root: exp.Expression) -> exp.Expression:
