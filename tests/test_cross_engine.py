@@ -279,3 +279,32 @@ def test_compile_only_rules_keep_the_edge_cases(engines, edge_project, monkeypat
     actual = {name: {row[0] for row in engine.rows(text)} for name, text in zip(names, rendered)}
     differ = {name: (sorted(actual[name]), sorted(expected[name])) for name in names if actual[name] != expected[name]}
     assert not differ
+
+
+# --- non-ASCII text: regex classes and ignore_case ---------------------------------------------------------
+# The Python reference reads \w and \d as Unicode classes; the engines' regex libraries (RE2, Java) read
+# them as ASCII, and Postgres is made to (dialect_rules.postgres_ascii_classes). Expected sets are spelled out.
+
+UNICODE_PEOPLE = [{**NONE_PERSON, "user_id": i, "name": v}
+                  for i, v in enumerate(["é", "\u0663", "a b", "a\u00a0b", "x", "É", "7"], 1)]
+UNICODE_CONDITIONS = {
+    "word": ({"attribute": "name", "matches": "^\\w$"}, {5, 7}),
+    "digit": ({"attribute": "name", "matches": "^[\\d]$"}, {7}),
+    "not_digit": ({"attribute": "name", "matches": "^\\D$"}, {1, 2, 5, 6}),
+    "space": ({"attribute": "name", "matches": "a\\sb"}, {3}),
+    "lower": ({"attribute": "name", "equals": "é", "ignore_case": True}, {1, 6}),
+}
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_non_ascii_text(engines, tmp_path, engine_name):
+    root = write_project(tmp_path / "proj", {"u.yml": yaml.safe_dump(
+        {"segments": [{"name": name, "where": c} for name, (c, _) in UNICODE_CONDITIONS.items()]},
+        allow_unicode=True)}, prop.PROJECT_YML)
+    loaded = load_project(root)
+    engine = engines[engine_name]
+    engine.load({"main.users": table(UNICODE_PEOPLE, prop.PEOPLE_TYPES), "main.events": table([], prop.EVENT_TYPES),
+                 "main.page_views": table([], prop.PAGE_VIEW_TYPES)})
+    rows = many_rows(engine, loaded.config, loaded.segments, list(UNICODE_CONDITIONS), AS_OF)
+    actual = {name: {person for person, _ in found} for name, found in rows.items()}
+    assert actual == {name: keys for name, (_, keys) in UNICODE_CONDITIONS.items()}

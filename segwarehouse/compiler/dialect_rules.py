@@ -86,6 +86,48 @@ def postgres_json_text(node: exp.Expression) -> exp.Expression:
     return node
 
 
+# \d \w \s are ASCII classes in RE2 (DuckDB, ClickHouse, BigQuery), Java (Spark) and Trino, but
+# Unicode-aware in Postgres' regex engine ("é" is a \w there): spelled out as ASCII for Postgres.
+ASCII_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_", "s": " \\t\\n\\r\\f"}  # RE2's \s; ARE escapes in brackets
+
+
+def postgres_ascii_classes(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.RegexpLike) and isinstance(node.expression, exp.Literal):
+        node.set("expression", exp.Literal.string(_ascii_classes(node.expression.this)))
+    return node
+
+
+def _ascii_classes(pattern: str) -> str:
+    out, i, in_bracket = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt.lower() in ASCII_CLASSES and (nxt.islower() or not in_bracket):
+                chars = ASCII_CLASSES[nxt.lower()]
+                out.append(chars if in_bracket else f"[{'' if nxt.islower() else '^'}{chars}]")
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "[" and not in_bracket:
+            in_bracket = True
+            out.append(ch)
+            if pattern[i + 1:i + 2] == "^":  # a ] right after [ or [^ is a literal
+                out.append("^")
+                i += 1
+            if pattern[i + 1:i + 2] == "]":
+                out.append("]")
+                i += 1
+        elif ch == "]" and in_bracket:
+            in_bracket = False
+            out.append(ch)
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 # --- Snowflake ---------------------------------------------------------------------------------------
 
 def snowflake_regex_search(node: exp.Expression) -> exp.Expression:

@@ -23,7 +23,8 @@ Rule = Callable[[exp.Expression], exp.Expression]
 RULES: dict[str, list[Rule]] = {
     "duckdb": [],  # the dialect the tree is built for
     "snowflake": [r.without_try, r.snowflake_regex_search, r.snowflake_safe_cast],
-    "postgres": [r.without_try, r.postgres_safe_cast, r.postgres_json_text, r.json_object_as("JSON_BUILD_OBJECT")],
+    "postgres": [r.without_try, r.postgres_safe_cast, r.postgres_json_text, r.postgres_ascii_classes,
+                 r.json_object_as("JSON_BUILD_OBJECT")],
     "redshift": [r.without_try, r.filter_as_case, r.redshift_lenient_json, r.json_object_as("OBJECT")],
     "bigquery": [r.without_try, r.bigquery_instants, r.backslash_like],
     "trino": [r.trino_utc_timestamps, r.trino_microseconds],  # Trino has TRY()

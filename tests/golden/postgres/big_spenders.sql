@@ -4,7 +4,7 @@ WITH "_sw_scan_event_4096h" AS (
     "s"."user_id" AS "_sw_key",
     SUM(
       CASE
-        WHEN JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'amount') ~ '^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$'
+        WHEN JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'amount') ~ '^[ \t\n\r\f]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f]*$'
         THEN CASE
           WHEN ABS(
             CAST(JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'amount') AS DOUBLE PRECISION)
@@ -15,7 +15,7 @@ WITH "_sw_scan_event_4096h" AS (
     ) AS "_sw_event_sum_6fad8a870d",
     AVG(
       CASE
-        WHEN JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'amount') ~ '^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$'
+        WHEN JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'amount') ~ '^[ \t\n\r\f]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f]*$'
         THEN CASE
           WHEN ABS(
             CAST(JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'amount') AS DOUBLE PRECISION)

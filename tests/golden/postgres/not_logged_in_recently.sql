@@ -15,7 +15,7 @@ WHERE
       COALESCE(
         (
           CASE
-            WHEN CAST("last_login_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+            WHEN CAST("last_login_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?[ \t\n\r\f]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
             THEN CAST(CAST(CAST("last_login_at" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)
           END <= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
         ),

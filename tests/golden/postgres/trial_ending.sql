@@ -20,11 +20,11 @@ WHERE
       COALESCE(
         (
           CASE
-            WHEN CAST("trial_ends_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+            WHEN CAST("trial_ends_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?[ \t\n\r\f]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
             THEN CAST(CAST(CAST("trial_ends_at" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)
           END > CAST('2026-11-01 00:00:00' AS TIMESTAMP)
           AND CASE
-            WHEN CAST("trial_ends_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+            WHEN CAST("trial_ends_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?[ \t\n\r\f]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
             THEN CAST(CAST(CAST("trial_ends_at" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)
           END <= CAST('2026-11-08 00:00:00' AS TIMESTAMP)
         ),
