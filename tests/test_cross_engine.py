@@ -116,7 +116,7 @@ EDGE_EVENTS = [
     _event(5, AS_OF - 40 * DAY, name="a+b", amount=7, when=f"{(AS_OF - 12 * dt.timedelta(hours=1)).isoformat()}Z"),
     _event(6, AS_OF - 12 * dt.timedelta(hours=1), name="a|b", amount=12.5),
     _event(6, AS_OF - 100 * DAY, name="x*y", amount=30),
-    _event(7, AS_OF - 100 * DAY, amount=500, category="boots"),
+    _event(7, AS_OF - 100 * DAY, amount=500, category="boots", when="12"),  # "12" is no time (ClickHouse: 12 Jan)
     _event(9, AS_OF - DAY, amount=99),  # belongs to nobody
     {"user_id": 8, "occurred_at": AS_OF - DAY, "event_name": "purchase", "channel": None, "qty": None,
      "properties": {"amount": None, "category": None}},
@@ -168,6 +168,8 @@ EDGE_CONDITIONS = {
                                                                                      "ignore_case": True}}},
     "json_boolean": {"event": "purchase", "where": {"properties.gift": True}},
     "json_time_with_offset": {"event": "*", "where": {"properties.when": {"within": "3d"}}},
+    "json_time_not_a_time": {"event": "*", "where": {"properties.when": {"older_than": "1d"}}},
+    "json_key_missing": {"event": "purchase", "where": {"properties.category": {"exists": False}}},
     "name_wildcards_literal": {"event": "50%_off|5_%off"},
     "name_backslash_plus_pipe": {"event": "back\\\\slash|a+b|a\\|b|x\\*y"},
     "name_glob_case": {"event": "*urchase"},

@@ -1,4 +1,4 @@
-"""ClickHouse in process (chdb): Nullable columns, microsecond UTC times; rows loaded as JSONEachRow."""
+"""ClickHouse in process (chdb): microsecond UTC times; rows loaded as JSONEachRow."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +27,12 @@ class ClickHouseEngine(Engine):
             schema, bare = name.split(".")
             self.session.query(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
             self.session.query(f"DROP TABLE IF EXISTS `{schema}`.`{bare}`")
-            ddl = ", ".join(f"`{c}` Nullable({TYPES[t]})" for c, t in table.columns.items())
+            # Nullable only where the data has NULLs, as ClickHouse schemas are: a LEFT JOIN then fills
+            # missing rows with 0 and 1970-01-01 unless the query asks for NULLs
+            nullable = {c: not table.rows or any(row[i] is None for row in table.rows)
+                        for i, c in enumerate(table.columns)}
+            ddl = ", ".join(f"`{c}` Nullable({TYPES[t]})" if nullable[c] else f"`{c}` {TYPES[t]}"
+                            for c, t in table.columns.items())
             self.session.query(f"CREATE TABLE `{schema}`.`{bare}` ({ddl}) ENGINE = Memory")
             if table.rows:
                 names = list(table.columns)
