@@ -57,6 +57,8 @@ def test_redshift_has_no_filter_clause_and_reads_invalid_json_as_null(compiled):
     calls = [f for f in tree.find_all(exp.Anonymous, exp.JSONExtractScalar)
              if f.sql("redshift").upper().startswith("JSON_EXTRACT_PATH_TEXT")]
     assert calls and all(f.sql("redshift").endswith(", TRUE)") for f in calls)
+    sql = compiled("redshift", parse=False)  # fields: Redshift has no JSON_OBJECT; OBJECT() builds SUPER
+    assert "OBJECT('email', \"email\")" in sql and "JSON_OBJECT" not in sql
 
 
 def test_trino_timestamps_keep_microseconds_and_convert_offsets_to_utc(compiled):
