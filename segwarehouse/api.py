@@ -21,10 +21,10 @@ from sqlglot import exp
 from . import selectors
 from .adapters import adapter_for
 from .adapters.base import Adapter
-from .compiler.dialects import render
+from .compiler.dialects import Unportable, render_checked
 from .compiler.plan import standalone_query
 from .docs import render_catalogue, write_catalogue
-from .errors import RunError, ValidationError, did_you_mean
+from .errors import Problem, RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
 from .materialize.export import export_query, write_csv
@@ -124,6 +124,7 @@ class Project:
         names = self.select(select, include_disabled=True)
         config, segments = self.loaded.config, self.segments
         out: dict[str, dict[str, str]] = {}
+        unportable: list[Problem] = []
         for d in dialects:
             out[d] = {}
             for name in names:
@@ -132,12 +133,20 @@ class Project:
                           f"compiled by segwarehouse for {d}\n")
                 if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
                     header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
-                sql = render(query, d, pretty=True)
+                try:
+                    sql = render_checked(query, d, segments[name], segments, pretty=True)
+                except Unportable as error:
+                    unportable.append(error.problem)
+                    continue
                 out[d][name] = header + sql + ";\n"
-                if write:
+        if unportable:  # a known difference: an error at compile time, never different members
+            raise ValidationError(dict.fromkeys(unportable))
+        if write:
+            for d, compiled in out.items():
+                for name, text in compiled.items():
                     path = self.target_path / "compiled" / d / f"{name}.sql"
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(out[d][name])
+                    path.write_text(text)
         return out
 
     def run(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,

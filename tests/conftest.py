@@ -61,3 +61,27 @@ def snowflake_server():
 
     with fakesnow.server() as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def engines(request):
+    """The five engines the cross-engine tests execute SQL on, each opened on first use and kept for
+    the whole test session (Spark takes about 10 s to start)."""
+    from engines.clickhouse_engine import ClickHouseEngine
+    from engines.duckdb_engine import DuckDBEngine
+    from engines.postgres_engine import PostgresEngine
+    from engines.snowflake_engine import SnowflakeEngine
+    from engines.spark_engine import SparkEngine
+
+    makers = {"duckdb": DuckDBEngine, "postgres": lambda: PostgresEngine(request.getfixturevalue("postgres_dsn")),
+              "snowflake": SnowflakeEngine, "clickhouse": ClickHouseEngine, "spark": SparkEngine}
+
+    class Engines(dict):
+        def __missing__(self, name):
+            self[name] = makers[name]()
+            return self[name]
+
+    opened = Engines()
+    yield opened
+    for engine in opened.values():
+        engine.close()

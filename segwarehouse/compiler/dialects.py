@@ -1,34 +1,44 @@
 """What differs between dialects, as transforms on the expression tree before generation.
 
-sqlglot's generator checks syntax, not support: it prints TRY() for engines without it and maps
-a regex search to Snowflake's REGEXP_LIKE, which matches the whole string. Each rule here rewrites
-the tree for the dialects that need it; every other dialect gets the tree unchanged."""
+sqlglot's generator checks syntax, not support: it prints TRY() for engines without it, CAST where
+TRY_CAST was meant, and maps a regex search to Snowflake's REGEXP_LIKE, which matches the whole
+string. The rules (dialect_rules.py) rewrite the tree for the dialects that need them."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator, Optional
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from ..errors import Problem
+from ..spec import model as m
+from . import dialect_rules as r
 
 
-def _without_try(node: exp.Expression) -> exp.Expression:
-    """TRY() exists only in DuckDB; elsewhere JSON functions are asked to be lenient on their own."""
-    return node.this if isinstance(node, exp.Try) else node
+Rule = Callable[[exp.Expression], exp.Expression]
 
-
-def _regex_search(node: exp.Expression) -> exp.Expression:
-    """Snowflake's REGEXP_LIKE anchors the pattern; REGEXP_INSTR(...) > 0 is a search, as SPEC 4 wants."""
-    if isinstance(node, exp.RegexpLike):
-        position = exp.RegexpInstr(this=node.this, expression=node.expression)
-        return exp.GT(this=position, expression=exp.Literal.number(0))
-    return node
-
-
-RULES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
+# Per dialect: rules applied to every node (top-down), and rules applied once to the root.
+RULES: dict[str, list[Rule]] = {
     "duckdb": [],  # the dialect the tree is built for
-    "snowflake": [_without_try, _regex_search],
+    "snowflake": [r.without_try, r.snowflake_regex_search, r.snowflake_safe_cast],
+    "postgres": [r.without_try, r.postgres_safe_cast, r.postgres_json_text, r.postgres_ascii_classes,
+                 r.json_object_as("JSON_BUILD_OBJECT")],
+    "redshift": [r.without_try, r.filter_as_case, r.redshift_lenient_json, r.json_object_as("OBJECT")],
+    "bigquery": [r.without_try, r.bigquery_instants, r.backslash_like],
+    "trino": [r.trino_utc_timestamps, r.trino_microseconds],  # Trino has TRY()
+    "spark": [r.without_try, r.spark_try_cast, r.spark_json_object],
+    "databricks": [r.without_try, r.spark_json_object],
+    "clickhouse": [r.without_try, r.clickhouse_safe_cast, r.clickhouse_json_text, r.clickhouse_types,
+                   r.clickhouse_lower, r.clickhouse_json_object, r.clickhouse_split_part],
 }
-DEFAULT_RULES = [_without_try]
+ROOT_RULES: dict[str, list[Rule]] = {"clickhouse": [r.clickhouse_join_nulls]}
+DEFAULT_RULES = [r.without_try]
+# The dialects whose SQL the test suite executes (tests/test_cross_engine.py); the others are
+# checked against golden files only.
+EXECUTED = ("duckdb", "postgres", "snowflake", "clickhouse", "spark")
+COMPILE_ONLY = ("bigquery", "redshift", "databricks", "trino")
 
 # Node types that sqlglot's Snowflake SELECT rewrites act on (UNNEST, EXPLODE, date arrays,
 # DISTINCT ON, named windows, semi/anti joins, variant dot access). Our trees carry none of them
@@ -62,12 +72,21 @@ def rewrite(expression: exp.Expression, dialect: str) -> tuple[exp.Expression, b
 
     def visit(node: exp.Expression) -> exp.Expression:
         nonlocal needs_rewrites
+        new = node
         for rule in rules:
-            node = rule(node)
-        needs_rewrites = needs_rewrites or _needs_select_rewrites(node)
-        return node
+            new = rule(new)
+        if new is not node:  # transform() does not descend into a replacement: visit its children here
+            for child in list(new.iter_expressions()):
+                replaced = child.transform(visit, copy=False)
+                if replaced is not child:
+                    child.replace(replaced)
+        needs_rewrites = needs_rewrites or _needs_select_rewrites(new)
+        return new
 
-    return expression.transform(visit, copy=False), needs_rewrites
+    expression = expression.transform(visit, copy=False)
+    for rule in ROOT_RULES.get(dialect, ()):
+        expression = rule(expression)
+    return expression, needs_rewrites
 
 
 def render(expression: exp.Expression, dialect: str, **options) -> str:
@@ -78,3 +97,51 @@ def render(expression: exp.Expression, dialect: str, **options) -> str:
     else:
         generator = dialect
     return expression.sql(dialect=generator, identify=True, copy=False, **options)
+
+
+def render_checked(expression: exp.Expression, dialect: str, segment: m.Segment,
+                   segments: dict[str, m.Segment], **options) -> str:
+    """render(), except that what sqlglot cannot express in `dialect` (it would print something
+    else, or drop it) is a Problem naming the file and line of the `sql:` condition responsible,
+    or of the segment: a compile-time error, never a silent difference."""
+    try:
+        return render(expression, dialect, unsupported_level=ErrorLevel.RAISE, **options)
+    except UnsupportedError as error:
+        raise Unportable(_unsupported_problem(segment, segments, dialect, error)) from None
+
+
+class Unportable(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dialect: str,
+                         error: UnsupportedError) -> Problem:
+    reason = str(error).splitlines()[0]
+    for owner, condition in _sql_conditions(segment, segments, set()):
+        try:
+            sqlglot.parse_one(condition.text, read="duckdb").sql(dialect, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as own:
+            return Problem(owner.file, condition.line or owner.line,
+                           f"sql: {condition.text!r} cannot be compiled for {dialect}: {str(own).splitlines()[0]}")
+        except sqlglot.errors.SqlglotError:
+            continue
+    return Problem(segment.file, segment.line, f"segment {segment.name} cannot be compiled for {dialect}: {reason}")
+
+
+def _sql_conditions(segment: m.Segment, segments: dict[str, m.Segment],
+                    seen: set[str]) -> Iterator[tuple[m.Segment, m.Sql]]:
+    """Every `sql:` condition a segment evaluates, through its references, with the segment holding it."""
+    seen.add(segment.name)
+    stack: list[Optional[m.Condition]] = [segment.condition]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, m.Sql):
+            yield segment, c
+        elif isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
+            stack.extend(c.items)
+        elif isinstance(c, m.Not):
+            stack.append(c.item)
+        elif isinstance(c, m.SegmentRef) and c.name not in seen and c.name in segments:
+            yield from _sql_conditions(segments[c.name], segments, seen)

@@ -9,7 +9,7 @@ import hashlib
 from sqlglot import exp
 
 from ..spec import model as m
-from .literals import TEXT, as_kind
+from .literals import TEXT, as_kind, data_type
 
 HEX = "0123456789abcdef"
 
@@ -24,8 +24,9 @@ def bucket_expression(salt: str, key: exp.Expression) -> exp.Expression:
     total: exp.Expression | None = None
     for i in range(8):
         char = exp.Substring(this=digest.copy(), start=exp.Literal.number(i + 1), length=exp.Literal.number(1))
-        digit = exp.Sub(this=exp.StrPosition(this=exp.Literal.string(HEX), substr=char),
-                        expression=exp.Literal.number(1))
+        # BIGINT: the top digit times 16**7 overflows a 32-bit INTEGER (Postgres' STRPOS result)
+        position = exp.Cast(this=exp.StrPosition(this=exp.Literal.string(HEX), substr=char), to=data_type("BIGINT"))
+        digit = exp.Sub(this=position, expression=exp.Literal.number(1))
         term = exp.Mul(this=exp.paren(digit), expression=exp.Literal.number(16 ** (7 - i)))
         total = term if total is None else exp.Add(this=total, expression=term)
     return exp.Mod(this=exp.paren(total), expression=exp.Literal.number(100))

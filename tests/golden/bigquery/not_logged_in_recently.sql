@@ -1,0 +1,25 @@
+-- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for bigquery
+WITH `_sw_people` AS (
+  SELECT
+    `p`.*
+  FROM `main`.`users` AS `p`
+)
+SELECT
+  `user_id` AS `person_id`,
+  CAST(NULL AS STRING) AS `split`,
+  JSON_OBJECT('email', `email`, 'first_name', `first_name`) AS `fields`
+FROM `_sw_people`
+WHERE
+  (
+    (
+      COALESCE(
+        (
+          SAFE_CAST(`last_login_at` AS TIMESTAMP) <= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+    OR (
+      `last_login_at` IS NULL
+    )
+  );

@@ -1,0 +1,28 @@
+-- segment trial_ending (segments/lifecycle/trial_ending.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for bigquery
+WITH `_sw_people` AS (
+  SELECT
+    `p`.*
+  FROM `main`.`users` AS `p`
+)
+SELECT
+  `user_id` AS `person_id`,
+  CAST(NULL AS STRING) AS `split`,
+  JSON_OBJECT('email', `email`, 'first_name', `first_name`, 'trial_ends_at', `trial_ends_at`) AS `fields`
+FROM `_sw_people`
+WHERE
+  (
+    (
+      COALESCE((
+        CAST(`plan` AS STRING) = 'trial'
+      ), FALSE)
+    )
+    AND (
+      COALESCE(
+        (
+          SAFE_CAST(`trial_ends_at` AS TIMESTAMP) > CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+          AND SAFE_CAST(`trial_ends_at` AS TIMESTAMP) <= CAST('2026-11-08 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+  );

@@ -1,0 +1,104 @@
+-- segment winback_targets (segments/lifecycle/winback_targets.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for bigquery
+WITH `_sw_scan_event_all` AS (
+  SELECT
+    `s`.`user_id` AS `_sw_key`,
+    MAX(`s`.`occurred_at`) AS `_sw_event_last_9e3d2fc294`
+  FROM `main`.`events` AS `s`
+  WHERE
+    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND `s`.`event_name` = 'purchase'
+  GROUP BY
+    `s`.`user_id`
+), `_sw_scan_activity_all` AS (
+  SELECT
+    `s`.`user_id` AS `_sw_key`,
+    COUNT(*) AS `_sw_activity_count_2320ae9e03`
+  FROM `main`.`message_activity` AS `s`
+  WHERE
+    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND `s`.`activity` = 'unsubscribed'
+  GROUP BY
+    `s`.`user_id`
+), `_sw_scan_event_256h` AS (
+  SELECT
+    `s`.`user_id` AS `_sw_key`,
+    COUNTIF(
+      `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND `s`.`event_name` IN ('add_to_cart', 'checkout_started')
+      AND `s`.`occurred_at` > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
+    ) AS `_sw_event_count_2c21dcfb27`,
+    COUNTIF(
+      `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND `s`.`event_name` = 'purchase'
+      AND `s`.`occurred_at` > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
+    ) AS `_sw_event_count_3c0074be0b`
+  FROM `main`.`events` AS `s`
+  WHERE
+    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND `s`.`occurred_at` > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
+    AND `s`.`event_name` IN ('add_to_cart', 'checkout_started', 'purchase')
+  GROUP BY
+    `s`.`user_id`
+), `_sw_people` AS (
+  SELECT
+    `p`.*,
+    `_sw_scan_event_all`.`_sw_event_last_9e3d2fc294`,
+    `_sw_scan_activity_all`.`_sw_activity_count_2320ae9e03`,
+    `_sw_scan_event_256h`.`_sw_event_count_2c21dcfb27`,
+    `_sw_scan_event_256h`.`_sw_event_count_3c0074be0b`
+  FROM `main`.`users` AS `p`
+  LEFT JOIN `_sw_scan_event_all` AS `_sw_scan_event_all`
+    ON `p`.`user_id` = `_sw_scan_event_all`.`_sw_key`
+  LEFT JOIN `_sw_scan_activity_all` AS `_sw_scan_activity_all`
+    ON `p`.`user_id` = `_sw_scan_activity_all`.`_sw_key`
+  LEFT JOIN `_sw_scan_event_256h` AS `_sw_scan_event_256h`
+    ON `p`.`user_id` = `_sw_scan_event_256h`.`_sw_key`
+)
+SELECT
+  `user_id` AS `person_id`,
+  CAST(NULL AS STRING) AS `split`,
+  JSON_OBJECT('email', `email`, 'first_name', `first_name`, 'lifetime_value', `lifetime_value`) AS `fields`
+FROM `_sw_people`
+WHERE
+  (
+    (
+      (
+        COALESCE(
+          (
+            `_sw_event_last_9e3d2fc294` <= CAST('2026-08-03 00:00:00' AS TIMESTAMP)
+          ),
+          FALSE
+        )
+      )
+    )
+    AND (
+      (
+        COALESCE((
+          `marketing_opt_in` AND NOT `email` IS NULL
+        ), FALSE)
+        AND NOT (
+          (
+            COALESCE((
+              COALESCE(`_sw_activity_count_2320ae9e03`, 0) >= 1
+            ), FALSE)
+          )
+        )
+      )
+    )
+    AND NOT (
+      (
+        (
+          (
+            COALESCE((
+              COALESCE(`_sw_event_count_2c21dcfb27`, 0) >= 1
+            ), FALSE)
+          )
+          AND (
+            COALESCE((
+              COALESCE(`_sw_event_count_3c0074be0b`, 0) = 0
+            ), FALSE)
+          )
+        )
+      )
+    )
+  );

@@ -1,0 +1,67 @@
+-- segment b2b_buyers (segments/commerce/b2b_buyers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
+WITH "_sw_scan_event_16384h" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    COUNT(*) AS "_sw_event_count_6a75fc6c7d"
+  FROM "main"."events" AS "s"
+  WHERE
+    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
+    AND "s"."event_name" = 'purchase'
+    AND "s"."occurred_at" > CAST('2026-05-05 00:00:00' AS DateTime64(6, 'UTC'))
+  GROUP BY
+    "s"."user_id"
+), "_sw_people" AS (
+  SELECT
+    "p".*,
+    "_sw_scan_event_16384h"."_sw_event_count_6a75fc6c7d"
+  FROM "main"."users" AS "p"
+  LEFT JOIN "_sw_scan_event_16384h" AS "_sw_scan_event_16384h"
+    ON "p"."user_id" = "_sw_scan_event_16384h"."_sw_key"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS Nullable(String)) AS "split",
+  formatRowNoNewline('JSONEachRow', "email", "first_name", "plan", "country") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    COALESCE(
+      (
+        lowerUTF8(
+          CASE
+            WHEN "email" IS NULL
+            THEN NULL
+            ELSE arrayElement(splitByString('@', "email"), 2)
+          END
+        ) <> ''
+        AND NOT (
+          lowerUTF8(
+            CASE
+              WHEN "email" IS NULL
+              THEN NULL
+              ELSE arrayElement(splitByString('@', "email"), 2)
+            END
+          ) IN (
+            'gmail.com',
+            'googlemail.com',
+            'yahoo.com',
+            'outlook.com',
+            'hotmail.com',
+            'icloud.com'
+          )
+        )
+      ),
+      FALSE
+    )
+    AND (
+      COALESCE((
+        COALESCE("_sw_event_count_6a75fc6c7d", 0) >= 1
+      ), FALSE)
+    )
+    AND (
+      NOT COALESCE((
+        CAST("plan" AS Nullable(String)) = 'business'
+      ), FALSE)
+    )
+  )
+SETTINGS "join_use_nulls" = 1;

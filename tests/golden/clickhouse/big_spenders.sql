@@ -1,0 +1,59 @@
+-- segment big_spenders (segments/commerce/big_spenders.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
+WITH "_sw_scan_event_4096h" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    SUM(
+      accurateCastOrNull(
+        CASE
+          WHEN JSONType("s"."properties", 'amount') = 'String'
+          THEN JSONExtractString("s"."properties", 'amount')
+          WHEN JSONType("s"."properties", 'amount') IN ('Null', 'Object', 'Array')
+          THEN NULL
+          ELSE JSONExtractRaw("s"."properties", 'amount')
+        END,
+        'Nullable(Decimal(38, 9))'
+      )
+    ) AS "_sw_event_sum_6fad8a870d",
+    AVG(
+      accurateCastOrNull(
+        CASE
+          WHEN JSONType("s"."properties", 'amount') = 'String'
+          THEN JSONExtractString("s"."properties", 'amount')
+          WHEN JSONType("s"."properties", 'amount') IN ('Null', 'Object', 'Array')
+          THEN NULL
+          ELSE JSONExtractRaw("s"."properties", 'amount')
+        END,
+        'Nullable(Decimal(38, 9))'
+      )
+    ) AS "_sw_event_avg_4da96560f9"
+  FROM "main"."events" AS "s"
+  WHERE
+    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
+    AND "s"."event_name" = 'purchase'
+    AND "s"."occurred_at" > CAST('2026-08-03 00:00:00' AS DateTime64(6, 'UTC'))
+  GROUP BY
+    "s"."user_id"
+), "_sw_people" AS (
+  SELECT
+    "p".*,
+    "_sw_scan_event_4096h"."_sw_event_sum_6fad8a870d",
+    "_sw_scan_event_4096h"."_sw_event_avg_4da96560f9"
+  FROM "main"."users" AS "p"
+  LEFT JOIN "_sw_scan_event_4096h" AS "_sw_scan_event_4096h"
+    ON "p"."user_id" = "_sw_scan_event_4096h"."_sw_key"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS Nullable(String)) AS "split",
+  formatRowNoNewline('JSONEachRow', "email", "first_name", "plan", "country") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    COALESCE((
+      COALESCE("_sw_event_sum_6fad8a870d", 0) >= 500
+    ), FALSE)
+    AND COALESCE((
+      "_sw_event_avg_4da96560f9" >= 50
+    ), FALSE)
+  )
+SETTINGS "join_use_nulls" = 1;

@@ -1,0 +1,40 @@
+-- segment marketable_contacts (segments/marketing/marketable_contacts.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
+WITH "_sw_scan_activity_all" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    COUNT(*) AS "_sw_activity_count_2320ae9e03"
+  FROM "main"."message_activity" AS "s"
+  WHERE
+    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
+    AND "s"."activity" = 'unsubscribed'
+  GROUP BY
+    "s"."user_id"
+), "_sw_people" AS (
+  SELECT
+    "p".*,
+    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
+  FROM "main"."users" AS "p"
+  LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"
+    ON "p"."user_id" = "_sw_scan_activity_all"."_sw_key"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS Nullable(String)) AS "split",
+  CAST(NULL AS Nullable(JSON)) AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    COALESCE((
+      "marketing_opt_in" AND NOT (
+        "email" IS NULL
+      )
+    ), FALSE)
+    AND NOT (
+      (
+        COALESCE((
+          COALESCE("_sw_activity_count_2320ae9e03", 0) >= 1
+        ), FALSE)
+      )
+    )
+  )
+SETTINGS "join_use_nulls" = 1;

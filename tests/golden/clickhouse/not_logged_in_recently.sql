@@ -1,0 +1,32 @@
+-- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
+WITH "_sw_people" AS (
+  SELECT
+    "p".*
+  FROM "main"."users" AS "p"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS Nullable(String)) AS "split",
+  formatRowNoNewline('JSONEachRow', "email", "first_name") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    (
+      COALESCE(
+        (
+          CASE
+            WHEN match(
+              CAST("last_login_at" AS Nullable(String)),
+              '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?)?\\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+            )
+            THEN parseDateTime64BestEffortOrNull(CAST("last_login_at" AS Nullable(String)), 6, 'UTC')
+          END <= CAST('2026-10-02 00:00:00' AS DateTime64(6, 'UTC'))
+        ),
+        FALSE
+      )
+    )
+    OR (
+      "last_login_at" IS NULL
+    )
+  )
+SETTINGS "join_use_nulls" = 1;

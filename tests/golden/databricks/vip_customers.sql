@@ -1,0 +1,26 @@
+-- segment vip_customers (segments/commerce/vip_customers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for databricks
+-- static segments read temporary tables _sw_static_<segment> loaded from their CSV
+WITH `_sw_people` AS (
+  SELECT
+    `p`.*
+  FROM `main`.`users` AS `p`
+)
+SELECT
+  `user_id` AS `person_id`,
+  CAST(NULL AS STRING) AS `split`,
+  TO_JSON(
+    NAMED_STRUCT('email', `email`, 'first_name', `first_name`, 'plan', `plan`, 'country', `country`),
+    MAP('ignoreNullFields', 'false')
+  ) AS `fields`
+FROM `_sw_people`
+WHERE
+  COALESCE(
+    (
+      CAST(`email` AS STRING) IN (
+        SELECT
+          `value`
+        FROM `_sw_static_vip_customers`
+      )
+    ),
+    FALSE
+  );

@@ -1,0 +1,28 @@
+-- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for postgres
+WITH "_sw_people" AS (
+  SELECT
+    "p".*
+  FROM "main"."users" AS "p"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS VARCHAR) AS "split",
+  JSON_BUILD_OBJECT('email', "email", 'first_name', "first_name") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    (
+      COALESCE(
+        (
+          CASE
+            WHEN CAST("last_login_at" AS VARCHAR) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?[ \t\n\r\f]*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+            THEN CAST(CAST(CAST("last_login_at" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)
+          END <= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+    OR (
+      "last_login_at" IS NULL
+    )
+  );

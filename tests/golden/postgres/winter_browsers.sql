@@ -1,0 +1,58 @@
+-- segment winter_browsers (segments/commerce/winter_browsers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for postgres
+WITH "_sw_scan_page_view_1024h" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    COUNT(*) AS "_sw_page_view_count_dbe8e8a159"
+  FROM "main"."page_views" AS "s"
+  WHERE
+    "s"."viewed_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "s"."url" LIKE '%/winter/%' ESCAPE '!'
+    AND "s"."viewed_at" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "s"."user_id"
+), "_sw_scan_event_1024h" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    COUNT(*) AS "_sw_event_count_d8f44e6598"
+  FROM "main"."events" AS "s"
+  WHERE
+    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "s"."event_name" = 'purchase'
+    AND COALESCE(
+      (
+        JSON_EXTRACT_PATH_TEXT(CAST("s"."properties" AS JSON), 'category') IN ('coats', 'boots')
+      ),
+      FALSE
+    )
+    AND "s"."occurred_at" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
+  GROUP BY
+    "s"."user_id"
+), "_sw_people" AS (
+  SELECT
+    "p".*,
+    "_sw_scan_page_view_1024h"."_sw_page_view_count_dbe8e8a159",
+    "_sw_scan_event_1024h"."_sw_event_count_d8f44e6598"
+  FROM "main"."users" AS "p"
+  LEFT JOIN "_sw_scan_page_view_1024h" AS "_sw_scan_page_view_1024h"
+    ON "p"."user_id" = "_sw_scan_page_view_1024h"."_sw_key"
+  LEFT JOIN "_sw_scan_event_1024h" AS "_sw_scan_event_1024h"
+    ON "p"."user_id" = "_sw_scan_event_1024h"."_sw_key"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS VARCHAR) AS "split",
+  JSON_BUILD_OBJECT('email', "email", 'first_name', "first_name", 'country', "country") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    (
+      COALESCE((
+        COALESCE("_sw_page_view_count_dbe8e8a159", 0) >= 3
+      ), FALSE)
+    )
+    AND (
+      COALESCE((
+        COALESCE("_sw_event_count_d8f44e6598", 0) = 0
+      ), FALSE)
+    )
+  );

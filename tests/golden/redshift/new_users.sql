@@ -1,0 +1,21 @@
+-- segment new_users (segments/lifecycle/new_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+WITH "_sw_people" AS (
+  SELECT
+    "p".*
+  FROM "main"."users" AS "p"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS VARCHAR) AS "split",
+  OBJECT('email', "email", 'first_name', "first_name", 'plan', "plan", 'language', "language") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    COALESCE(
+      (
+        TRY_CAST(TRY_CAST("signup_at" AS TIMESTAMP WITH TIME ZONE) AS TIMESTAMP) > CAST('2026-10-25 00:00:00' AS TIMESTAMP)
+        AND TRY_CAST(TRY_CAST("signup_at" AS TIMESTAMP WITH TIME ZONE) AS TIMESTAMP) <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      ),
+      FALSE
+    )
+  );

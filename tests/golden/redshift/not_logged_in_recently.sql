@@ -1,0 +1,25 @@
+-- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+WITH "_sw_people" AS (
+  SELECT
+    "p".*
+  FROM "main"."users" AS "p"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS VARCHAR) AS "split",
+  OBJECT('email', "email", 'first_name', "first_name") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    (
+      COALESCE(
+        (
+          TRY_CAST(TRY_CAST("last_login_at" AS TIMESTAMP WITH TIME ZONE) AS TIMESTAMP) <= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+    OR (
+      "last_login_at" IS NULL
+    )
+  );

@@ -1,0 +1,28 @@
+-- segment trial_ending (segments/lifecycle/trial_ending.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+WITH "_sw_people" AS (
+  SELECT
+    "p".*
+  FROM "main"."users" AS "p"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS VARCHAR) AS "split",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'trial_ends_at', "trial_ends_at") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    (
+      COALESCE((
+        CAST("plan" AS VARCHAR) = 'trial'
+      ), FALSE)
+    )
+    AND (
+      COALESCE(
+        (
+          CAST(CONVERT_TIMEZONE('UTC', CAST("trial_ends_at" AS TIMESTAMPTZ)) AS TIMESTAMP) > CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+          AND CAST(CONVERT_TIMEZONE('UTC', CAST("trial_ends_at" AS TIMESTAMPTZ)) AS TIMESTAMP) <= CAST('2026-11-08 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+  );

@@ -1,0 +1,21 @@
+-- segment freemail_users (segments/engagement/freemail_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for spark
+WITH `_sw_people` AS (
+  SELECT
+    `p`.*
+  FROM `main`.`users` AS `p`
+)
+SELECT
+  `user_id` AS `person_id`,
+  CAST(NULL AS STRING) AS `split`,
+  TO_JSON(NULL) AS `fields`
+FROM `_sw_people`
+WHERE
+  (
+    COALESCE(
+      (
+        LOWER(CAST(`email` AS STRING)) LIKE LOWER('%gmail%') ESCAPE '!'
+        OR LOWER(CAST(`email` AS STRING)) LIKE LOWER('%yahoo%') ESCAPE '!'
+      ),
+      FALSE
+    )
+  );

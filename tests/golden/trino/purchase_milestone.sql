@@ -1,0 +1,30 @@
+-- segment purchase_milestone (segments/commerce/purchase_milestone.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for trino
+WITH "_sw_scan_event_all" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    COUNT(*) AS "_sw_event_count_7bbdf3d219"
+  FROM "main"."events" AS "s"
+  WHERE
+    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP(6))
+    AND "s"."event_name" = 'purchase'
+  GROUP BY
+    "s"."user_id"
+), "_sw_people" AS (
+  SELECT
+    "p".*,
+    "_sw_scan_event_all"."_sw_event_count_7bbdf3d219"
+  FROM "main"."users" AS "p"
+  LEFT JOIN "_sw_scan_event_all" AS "_sw_scan_event_all"
+    ON "p"."user_id" = "_sw_scan_event_all"."_sw_key"
+)
+SELECT
+  "user_id" AS "person_id",
+  CAST(NULL AS VARCHAR) AS "split",
+  JSON_OBJECT('email': "email", 'first_name': "first_name", 'lifetime_value': "lifetime_value") AS "fields"
+FROM "_sw_people"
+WHERE
+  (
+    COALESCE((
+      COALESCE("_sw_event_count_7bbdf3d219", 0) >= 10
+    ), FALSE)
+  );
