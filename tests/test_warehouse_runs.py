@@ -7,7 +7,6 @@ reference DuckDB file, where hand-written queries give each segment's members at
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,6 @@ streams:
 # Conditions whose SQL is not yet right on an engine, fixed on the `dialects` branch (compiler/): `sum`
 # over a JSON amount reads "n/a" with CAST, not TRY_CAST; the split arithmetic overflows Postgres'
 # 32-bit integers. Until it is merged these segments are left out of that engine's project.
-NOT_YET_PORTABLE = {"duckdb": set(), "postgres": {"big_spenders", "buyers"}, "snowflake": {"big_spenders"}}
 ENGINES = ["duckdb", "postgres", "snowflake"]
 # fakesnow's own pandas and Arrow deprecation notices, not ours
 pytestmark = pytest.mark.filterwarnings("ignore:::fakesnow.*")
@@ -118,7 +116,6 @@ def table_rows_of(con, name: str) -> list:
 
 
 def make_setup(tmp_path: Path, warehouse: Warehouse, segments: dict) -> Setup:
-    segments = {f: text for f, text in segments.items() if Path(f).stem not in NOT_YET_PORTABLE[warehouse.engine]}
     root = write_project(tmp_path / "proj", segments, project_yml=PROJECT_YML)
     ref = tmp_path / "ref"
     ref.mkdir()
@@ -130,7 +127,7 @@ def make_setup(tmp_path: Path, warehouse: Warehouse, segments: dict) -> Setup:
                                             "ORDER BY user_id").fetchall()]
     write_vip(root, emails + [emails[0], emails[1].upper(), "nobody@nowhere.test"])
     warehouse.write_profiles(root)
-    return Setup(root, ref, warehouse, [n for n in SMALL_NAMES if n not in NOT_YET_PORTABLE[warehouse.engine]])
+    return Setup(root, ref, warehouse, list(SMALL_NAMES))
 
 
 @pytest.fixture

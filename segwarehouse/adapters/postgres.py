@@ -12,14 +12,6 @@ from .base import BUSY, Adapter, lock_key, missing_driver, tree_type
 CONNECT_SETTINGS = ("host", "port", "user", "password", "dbname", "sslmode")
 
 
-def _json_object(node: exp.Expression) -> exp.Expression:
-    """JSON_OBJECT(k: v) is PostgreSQL 16+; JSON_BUILD_OBJECT(k, v) works on every supported release."""
-    if isinstance(node, exp.JSONObject):
-        args = [part for kv in node.expressions for part in (kv.this, kv.expression)]
-        return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=args)
-    return node
-
-
 class PostgresAdapter(Adapter):
     dialect = "postgres"
     TRANSACTIONAL_DDL = True
@@ -28,7 +20,6 @@ class PostgresAdapter(Adapter):
     IDENTIFIER_CASE = "lower"
     MAX_IDENTIFIER_LENGTH = 63        # longer names are silently truncated: refuse them instead
     VIEWS_RESOLVE_IN_OWN_SCHEMA = False  # names bind through search_path when the view is created
-    REWRITES = (_json_object,)
 
     def __init__(self, settings: dict[str, Any]):
         super().__init__(settings)
