@@ -36,6 +36,18 @@ class TextConsole:
             self._progress.advance(self._task)
             if self._progress.finished:
                 self.stop()
+        elif name == "sync_started" and self.err.is_terminal and data.get("subscriptions"):
+            self._progress = Progress(TextColumn("[bold]sync"), TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(), console=self.err, transient=True)
+            self._progress.start()
+            self._tasks: dict = {}
+        elif name == "subscription_progress" and self._progress:
+            key = (data["segment"], data["destination"])
+            if key not in self._tasks:  # one bar per (segment, destination)
+                self._tasks[key] = self._progress.add_task(f"{key[0]} -> {key[1]}", total=data["total"] or 1)
+            self._progress.update(self._tasks[key], completed=data["done"] if data["total"] else 1)
+        elif name == "sync_finished":
+            self.stop()
 
     def stop(self) -> None:
         if self._progress:
@@ -53,7 +65,7 @@ class TextConsole:
         table = Table(title=title, title_justify="left")
         for c in columns:
             table.add_column(c, justify="right" if c in ("members", "entered", "exited", "updated", "seconds",
-                                                         "count") else "left")
+                                                         "count", "sent", "rejected", "retried") else "left")
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         self.out.print(table)

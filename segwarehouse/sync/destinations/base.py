@@ -2,6 +2,7 @@
 identifier, its endpoints, and how it reads its vendor's success and partial-failure shapes."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Optional, Sequence
 
 import httpx
@@ -18,15 +19,22 @@ class Destination:
     default_base_url: ClassVar[str] = ""
     required_settings: ClassVar[tuple[str, ...]] = ()
     optional_settings: ClassVar[tuple[str, ...]] = ()
+    # settings that must come from {{ env_var('NAME') }} in segwarehouse.yml (checked at load time)
+    secret_settings: ClassVar[tuple[str, ...]] = ()
+    # identifiers the vendor can match people on (None: any `key` or people.identifiers name)
+    identifiers: ClassVar[Optional[tuple[str, ...]]] = None
+    needs_list: ClassVar[bool] = True            # a `sync:` entry must name its `list:`
+    concurrency: ClassVar[int] = 4               # batches in flight at once (the rate limit still holds)
     actions: ClassVar[tuple[str, ...]] = ("add", "remove", "event")  # what send() accepts
-    # settings every destination takes (SPEC section 8)
+    # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries
     common_settings: ClassVar[tuple[str, ...]] = ("type", "base_url", "timeout", "max_removal_ratio",
-                                                  "identifier")
+                                                  "identifier", "max_attempts", "backoff")
 
     def __init__(self, name: str, settings: dict[str, Any]):
         self.name = name
         self.settings = settings
         self._http: Optional[Http] = None
+        self.root: Optional[Path] = None  # the project directory (relative paths of file destinations)
 
     # --- to implement -------------------------------------------------------------------------
     def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
@@ -34,6 +42,12 @@ class Destination:
         rejected (by index); raise records.Rejected when it refused the batch as a whole, GaveUp
         (from Http) when it could not be reached. Must be idempotent: a batch may be sent again."""
         raise NotImplementedError
+
+    def begin(self, subscription: Subscription, through_run_id: str, full: bool) -> None:
+        """Called before the first send() of a subscription's sync (files open a temporary file here)."""
+
+    def finish(self, subscription: Subscription, acknowledged: bool) -> None:
+        """Called after the last send(); acknowledged is False when the sync stopped early."""
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -44,6 +58,11 @@ class Destination:
     def retry_after(self, response: httpx.Response) -> Optional[float]:
         """How long the vendor asked us to wait (override for vendor reset headers)."""
         return retry_after_header(response)
+
+    @classmethod
+    def list_required(cls, on_enter: str, on_exit: str) -> bool:
+        """Whether a `sync:` entry with these actions must name a `list:`."""
+        return cls.needs_list
 
     # --- shared -------------------------------------------------------------------------------
     @property
@@ -56,7 +75,9 @@ class Destination:
             self._http = Http(str(self.settings.get("base_url") or self.default_base_url),
                               headers=self.headers(), auth=self.auth(),
                               timeout=float(self.settings.get("timeout", 30)), limit=self.rate,
-                              retry_after=self.retry_after)
+                              retry_after=self.retry_after,
+                              max_attempts=int(self.settings.get("max_attempts", 8)),
+                              backoff=float(self.settings.get("backoff", 0.5)))
         return self._http
 
     def close(self) -> None:
