@@ -26,15 +26,18 @@ class Destination:
     needs_list: ClassVar[bool] = True            # a `sync:` entry must name its `list:`
     concurrency: ClassVar[int] = 4               # batches in flight at once (the rate limit still holds)
     actions: ClassVar[tuple[str, ...]] = ("add", "remove", "event")  # what send() accepts
-    # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries
+    # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries,
+    # batch_size lowers the vendor's limit (never raises it)
     common_settings: ClassVar[tuple[str, ...]] = ("type", "base_url", "timeout", "max_removal_ratio",
-                                                  "identifier", "max_attempts", "backoff")
+                                                  "identifier", "max_attempts", "backoff", "batch_size")
 
     def __init__(self, name: str, settings: dict[str, Any]):
         self.name = name
         self.settings = settings
         self._http: Optional[Http] = None
         self.root: Optional[Path] = None  # the project directory (relative paths of file destinations)
+        if settings.get("batch_size"):
+            self.batch_size = min(int(settings["batch_size"]), type(self).batch_size)
 
     # --- to implement -------------------------------------------------------------------------
     def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:

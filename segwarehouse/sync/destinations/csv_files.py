@@ -25,7 +25,7 @@ class CsvFiles(Destination):
     required_settings = ("path",)
     needs_list = False
     concurrency = 1  # rows are written in the order the warehouse gives them
-    common_settings = ("type", "max_removal_ratio", "identifier")
+    common_settings = ("type", "max_removal_ratio", "identifier", "batch_size")
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
