@@ -2,8 +2,9 @@
 the cursor, and the rejections table. No I/O here; the engine runs these through the adapter.
 
 Net changes: per person, the latest change since the cursor wins. A person who entered and left again
-between two syncs was never sent, so nothing is sent for them (unless they were rejected before: then
-the destination's state is unknown and the latest change is sent again)."""
+between two syncs is sent the removal too: a sync killed halfway may have added them already, and
+removing someone who is not in a list is harmless. People rejected before are sent their latest
+change again, whatever the cursor says."""
 from __future__ import annotations
 
 import datetime as dt
@@ -97,11 +98,8 @@ def pending_query(config: m.ProjectConfig, destination: str, segment: str, ident
     (a stable order: a resent batch holds the same records). With full=True, every current member as
     'entered' plus the net exits since the cursor, so nothing pending is skipped."""
     ranked = _ranked(config, destination, segment, cursor, through, with_rejections).subquery("n")
-    latest = _col("rn", "n").eq(exp.Literal.number(1))
-    came_and_went = exp.and_(_col("change", "n").eq(_s("exited")), _col("first_change", "n").eq(_s("entered")),
-                             exp.Not(this=_col("rejected", "n")))
     net = _with_identifier(config, identifier, ranked, _col("change", "n"), "n").where(
-        exp.and_(latest, exp.Not(this=exp.paren(came_and_went, copy=False))))
+        _col("rn", "n").eq(exp.Literal.number(1)))
     if full:
         net = net.where(_col("change", "n").eq(_s("exited")))
         members = exp.alias_(output_table(config.output_schema, MEMBERS), "mm", table=True)
@@ -121,6 +119,17 @@ def count_by_change(pending: exp.Select) -> exp.Select:
     rows = inner.subquery("q")
     return (exp.select(_col("change", "q"), exp.Count(this=exp.Star())).from_(rows)
             .group_by(_col("change", "q")))
+
+
+def removals_of_members(config: m.ProjectConfig, destination: str, segment: str, cursor: Optional[str],
+                        through: str, with_rejections: bool) -> exp.Select:
+    """How many pending removals take out someone who was a member at the cursor (their first change
+    since is not `entered`): the numerator of the mass-removal ratio. People who came and went between
+    two syncs do not count: their removal empties nothing that the list held."""
+    ranked = _ranked(config, destination, segment, cursor, through, with_rejections).subquery("n")
+    return exp.select(exp.Count(this=exp.Star())).from_(ranked).where(exp.and_(
+        _col("rn", "n").eq(exp.Literal.number(1)), _col("change", "n").eq(_s("exited")),
+        _col("first_change", "n").neq(_s("entered"))))
 
 
 def members_at(config: m.ProjectConfig, segment: str, cursor: Optional[str]) -> exp.Select:

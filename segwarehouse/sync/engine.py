@@ -154,7 +154,8 @@ class SyncEngine:
             action = action_for(change, sub)
             if action:
                 result.pending[action] = result.pending.get(action, 0) + count
-        self._guard(sub, dest, cursor, result.pending.get(REMOVE, 0))
+        if result.pending.get(REMOVE):
+            self._guard(sub, dest, cursor, through, with_rejections)
         if self.dry_run:
             result.status = "dry-run"
             result.sample = self._sample(pending, sub)
@@ -171,11 +172,15 @@ class SyncEngine:
                                      [q.rejection_row(sub.destination, sub.segment, c.person_id, c.run_id, reason, now)
                                       for c, reason in rejections])
 
-    def _guard(self, sub: Subscription, dest: Destination, cursor: Optional[str], removals: int) -> None:
-        """Stop before emptying a list by mistake (a broken upstream table, a bad edit of a segment)."""
-        if not removals or cursor is None or self.allow_mass_removal:
+    def _guard(self, sub: Subscription, dest: Destination, cursor: Optional[str], through: str,
+               with_rejections: bool) -> None:
+        """Stop before emptying a list by mistake (a broken upstream table, a bad edit of a segment):
+        removals of members / the members the list held after the last acknowledged sync."""
+        if cursor is None or self.allow_mass_removal:
             return
         ratio = float(dest.settings.get("max_removal_ratio", DEFAULT_MAX_REMOVAL_RATIO))
+        removals = self._scalar(q.removals_of_members(self.config, sub.destination, sub.segment, cursor, through,
+                                                      with_rejections)) or 0
         before = self._scalar(q.members_at(self.config, sub.segment, cursor)) or 0
         if before and removals / before > ratio:
             raise Stopped(f"would remove {removals:,} of {before:,} member(s) ({removals / before:.0%}) from "
