@@ -3,12 +3,14 @@ identifier, its endpoints, and how it reads its vendor's success and partial-fai
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Optional, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
-import httpx
 
 from ..http import Http, RateLimit, retry_after_header
 from ..records import Change, Outcome, Subscription
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class Destination:

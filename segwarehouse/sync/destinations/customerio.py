@@ -9,13 +9,15 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-import httpx
 
 from ..http import GaveUp, RateLimit
 from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
+
+if TYPE_CHECKING:
+    import httpx
 
 ID_TYPES = {"key": "id", "email": "email", "cio_id": "cio_id"}
 V2_MAX_BYTES = 500_000 - 1_000  # < 500 KB per request (headroom for the envelope)
