@@ -12,7 +12,6 @@ without moving its cursor: the next sync sends the same changes again, which des
 (every send is idempotent). Memory is bounded by the warehouse fetch size and the batches in flight."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import time
@@ -246,6 +245,10 @@ class SyncEngine:
                 with lock:
                     failure.append(str(e))
                 return
+            except Exception as e:  # noqa: BLE001 - a destination bug stops this subscription, not the others
+                with lock:
+                    failure.append(f"{sub.destination} failed: {type(e).__name__}: {e}")
+                return
             with lock:
                 rejections.extend(refused)
                 result.sent += len(batch) - len(refused)
@@ -307,7 +310,3 @@ class SyncEngine:
                     f"'{column}' to the segment's fields so exits can be matched")
         return f"no {dest.identifier} for this person ({column} is NULL in {self.config.people.table})"
 
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """Warehouse timestamps are UTC, with or without a zone."""
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)

@@ -77,7 +77,10 @@ class Http:
                  retry_after: Callable[[httpx.Response], Optional[float]] = lambda r: None,
                  max_attempts: int = 8, backoff: float = 0.5, max_backoff: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep):
-        import httpx  # imported when a destination first sends: loading a project stays fast
+        try:
+            import httpx  # imported when a destination first sends: loading a project stays fast
+        except ImportError:
+            raise SegwarehouseError("HTTP destinations need httpx: pip install 'segwarehouse[sync]'") from None
 
         self.client = httpx.Client(base_url=base_url, headers=headers, auth=auth, timeout=timeout)
         self.bucket = TokenBucket(limit, sleep=sleep) if limit else None

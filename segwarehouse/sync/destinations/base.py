@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
-
 from ..http import Http, RateLimit, retry_after_header
 from ..records import Change, Outcome, Subscription
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 
 from ..http import GaveUp, RateLimit
-from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
+from ..records import EVENT, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
 
 if TYPE_CHECKING:
