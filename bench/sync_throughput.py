@@ -72,6 +72,11 @@ def main() -> None:
                                         "site_id": '{{ env_var("BENCH_CIO_SITE") }}',
                                         "api_key": '{{ env_var("BENCH_CIO_KEY") }}'}}}
     (work / "segwarehouse.yml").write_text(yaml.safe_dump(project, sort_keys=False))
+    # DuckDB keeps what it read in its buffer pool up to memory_limit (default: 80% of RAM); a sync
+    # host sets it like any DuckDB target (sorts and windows spill past it)
+    (work / "profiles.yml").write_text(yaml.safe_dump(
+        {"bench": {"target": "dev", "outputs": {"dev": {"type": "duckdb", "path": str(work / "segwarehouse.duckdb"),
+                                                        "memory_limit": "160MB"}}}}))
     (work / "segments").mkdir()
     (work / "segments" / "everyone.yml").write_text(yaml.safe_dump(
         {"name": "everyone", "where": {"attribute": "plan", "equals": "gold"},
