@@ -122,6 +122,27 @@ def count_by_change(pending: exp.Select) -> exp.Select:
             .group_by(_col("change", "q")))
 
 
+def count_upper_bound(config: m.ProjectConfig, destination: str, segment: str, cursor: Optional[str],
+                      through: str, with_rejections: bool, full: bool) -> exp.Select:
+    """At least as many rows as the pending query yields, from plain counts (no window): the changes
+    after the cursor, the rejections to retry, and with full=True the current members."""
+    def count(name: str, where: exp.Expression) -> exp.Expression:
+        return exp.select(exp.Count(this=exp.Star())).from_(output_table(config.output_schema, name)).where(where).subquery()
+
+    in_window: exp.Expression = exp.and_(_col("segment").eq(_s(segment)), _col("run_id") <= _s(through))
+    if cursor is not None:
+        in_window = exp.and_(in_window, _col("run_id") > _s(cursor))
+    parts = [count(CHANGES, in_window)]
+    if with_rejections:
+        parts.append(count(REJECTIONS, _of(destination, segment)))
+    if full:
+        parts.append(count(MEMBERS, _col("segment").eq(_s(segment))))
+    total = parts[0]
+    for part in parts[1:]:
+        total = exp.Add(this=total, expression=part)
+    return exp.select(total)
+
+
 def removals_of_members(config: m.ProjectConfig, destination: str, segment: str, cursor: Optional[str],
                         through: str, with_rejections: bool) -> exp.Select:
     """How many pending removals take out someone who was a member at the cursor (their first change

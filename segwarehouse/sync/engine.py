@@ -150,17 +150,20 @@ class SyncEngine:
             return  # up to date
         pending = q.pending_query(self.config, sub.destination, sub.segment, dest.identifier, cursor, through,
                                   with_rejections, self.full)
-        for change, count in self.adapter.execute(q.count_by_change(pending)):
-            action = action_for(change, sub)
-            if action:
-                result.pending[action] = result.pending.get(action, 0) + count
-        if result.pending.get(REMOVE):
+        if sub.on_exit == "remove":
             self._guard(sub, dest, cursor, through, with_rejections)
         if self.dry_run:
+            for change, count in self.adapter.execute(q.count_by_change(pending)):
+                action = action_for(change, sub)
+                if action:
+                    result.pending[action] = result.pending.get(action, 0) + count
             result.status = "dry-run"
             result.sample = self._sample(pending, sub)
             return
-        total = sum(result.pending.values())
+        # for the progress bar only: an upper bound from a plain count (the exact net count would cost
+        # a second pass of the pending query); result.pending is counted while sending
+        total = self._scalar(q.count_upper_bound(self.config, sub.destination, sub.segment, cursor, through,
+                                                 with_rejections, self.full)) or 0
         self.reporter.event("subscription_progress", segment=sub.segment, destination=sub.destination,
                             done=0, total=total)
         rejections = self._send(sub, dest, self._changes(pending, dest.identifier == "key"), total, result)
@@ -272,6 +275,7 @@ class SyncEngine:
                 in_flight.append(pool.submit(job, action, batch))
 
             buffers: dict[str, list[Change]] = {}
+            pending = result.pending
             actions = {c: action_for(c, sub) for c in ("entered", "updated", "exited")}
             for change in stream:
                 if failure:
@@ -279,6 +283,7 @@ class SyncEngine:
                 action = actions[change.change]
                 if action is None:
                     continue
+                pending[action] = pending.get(action, 0) + 1
                 if change.identifier is None:
                     rejections.append((change, self._no_identifier(dest, change)))
                     result.rejected += 1
@@ -298,7 +303,7 @@ class SyncEngine:
         if began:
             dest.finish(sub, acknowledged=not failure)
         self.reporter.event("subscription_progress", segment=sub.segment, destination=sub.destination,
-                            done=done[0], total=total)
+                            done=done[0], total=done[0] if not failure else total)
         if failure:
             raise Stopped(f"{failure[0]}; the cursor stays where it was and the next sync resends these changes")
         return rejections

@@ -42,7 +42,7 @@ class CustomerIO(Destination):
     default_base_url = "https://track.customer.io"
     required_settings = ("site_id", "api_key")
     secret_settings = ("site_id", "api_key")
-    concurrency = 4
+    concurrency = 8  # requests in flight: the rate limit, not the round trip, sets the pace
 
     @classmethod
     def list_required(cls, on_enter: str, on_exit: str) -> bool:
