@@ -151,6 +151,10 @@ class SyncEngine:
             return  # up to date
         pending = q.pending_query(self.config, sub.destination, sub.segment, dest.identifier, cursor, through,
                                   with_rejections, self.full)
+        # open the destination's client while the warehouse works (the query releases the GIL)
+        opening = threading.Thread(target=_quietly, args=(dest.connect,), daemon=True)
+        if not self.dry_run:
+            opening.start()
         if sub.on_exit == "remove":
             self._guard(sub, dest, cursor, through, with_rejections)
         if self.dry_run:
@@ -168,6 +172,7 @@ class SyncEngine:
         self.reporter.event("subscription_progress", segment=sub.segment, destination=sub.destination,
                             done=0, total=total)
         with _no_cyclic_gc():
+            opening.join()
             rejections = self._send(sub, dest, self._changes(pending, sub, dest.identifier == "key"), total, result)
         now = utc_now()
         with self.adapter.transaction():
@@ -338,3 +343,11 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _quietly(fn) -> None:
+    """Run fn, ignoring its errors: a destination that cannot open reports it at its first send."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001
+        pass

@@ -2,6 +2,7 @@
 identifier, its endpoints, and how it reads its vendor's success and partial-failure shapes."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
@@ -10,6 +11,9 @@ from ..records import Change, Outcome, Subscription
 
 if TYPE_CHECKING:
     import httpx
+
+
+_HTTP_LOCK = threading.Lock()
 
 
 class Destination:
@@ -73,16 +77,26 @@ class Destination:
     def identifier(self) -> str:
         return str(self.settings.get("identifier") or self.default_identifier)
 
+    def connect(self) -> None:
+        """Open the HTTP client ahead of the first send (the engine calls it while the warehouse
+        computes the changes); destinations without HTTP have nothing to do."""
+        if self.settings.get("base_url") or self.default_base_url:
+            self.http  # noqa: B018 - creates the client
+
     @property
     def http(self) -> Http:
-        if self._http is None:
-            self._http = Http(str(self.settings.get("base_url") or self.default_base_url),
-                              headers=self.headers(), auth=self.auth(),
-                              timeout=float(self.settings.get("timeout", 30)), limit=self.rate,
-                              retry_after=self.retry_after,
-                              max_attempts=int(self.settings.get("max_attempts", 8)),
-                              backoff=float(self.settings.get("backoff", 0.5)))
+        with _HTTP_LOCK:  # batches are sent from several threads: one client, one rate limit
+            if self._http is None:
+                self._http = self._new_http()
         return self._http
+
+    def _new_http(self) -> Http:
+        return Http(str(self.settings.get("base_url") or self.default_base_url),
+                    headers=self.headers(), auth=self.auth(),
+                    timeout=float(self.settings.get("timeout", 30)), limit=self.rate,
+                    retry_after=self.retry_after,
+                    max_attempts=int(self.settings.get("max_attempts", 8)),
+                    backoff=float(self.settings.get("backoff", 0.5)))
 
     def close(self) -> None:
         if self._http is not None:
