@@ -94,10 +94,12 @@ def _ranked(config: m.ProjectConfig, destination: str, segment: str, cursor: Opt
 
 def pending_query(config: m.ProjectConfig, destination: str, segment: str, identifier: str,
                   cursor: Optional[str], through: str, with_rejections: bool = True,
-                  full: bool = False) -> exp.Select:
+                  full: bool = False, ordered: bool = True) -> exp.Select:
     """Rows of COLUMNS: the net change of every person since the cursor, ordered by change then person
     (a stable order: a resent batch holds the same records). With full=True, every current member as
-    'entered' plus the net exits since the cursor, so nothing pending is skipped."""
+    'entered' plus the net exits since the cursor, so nothing pending is skipped. ordered=False skips
+    the sort (a second faster on a million) for destinations whose batches need not be the same on
+    a resend."""
     ranked = _ranked(config, destination, segment, cursor, through, with_rejections).subquery("n")
     net = _with_identifier(config, identifier, ranked, _col("change", "n"), "n").where(
         _col("rn", "n").eq(exp.Literal.number(1)))
@@ -108,9 +110,9 @@ def pending_query(config: m.ProjectConfig, destination: str, segment: str, ident
                              _col("split"), _col("fields")).from_(members).where(_col("segment").eq(_s(segment)))
         everyone = _with_identifier(config, identifier, current.subquery("n"), _s("entered"), "n")
         union = exp.union(net, everyone, distinct=False).subquery("u")
-        return (exp.select(*(_col(c, "u") for c in COLUMNS)).from_(union)
-                .order_by(_col("change", "u"), _col("person_id", "u")))
-    return net.order_by(_col("change", "n"), _col("person_id", "n"))
+        query = exp.select(*(_col(c, "u") for c in COLUMNS)).from_(union)
+        return query.order_by(_col("change", "u"), _col("person_id", "u")) if ordered else query
+    return net.order_by(_col("change", "n"), _col("person_id", "n")) if ordered else net
 
 
 def count_by_change(pending: exp.Select) -> exp.Select:

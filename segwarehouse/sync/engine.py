@@ -150,7 +150,7 @@ class SyncEngine:
         if not self.full and cursor is not None and through <= cursor and not retry:
             return  # up to date
         pending = q.pending_query(self.config, sub.destination, sub.segment, dest.identifier, cursor, through,
-                                  with_rejections, self.full)
+                                  with_rejections, self.full, dest.ordered)
         # open the destination's client while the warehouse works (the query releases the GIL)
         opening = threading.Thread(target=_quietly, args=(dest.connect,), daemon=True)
         if not self.dry_run:

@@ -30,6 +30,9 @@ class Destination:
     identifiers: ClassVar[Optional[tuple[str, ...]]] = None
     needs_list: ClassVar[bool] = True            # a `sync:` entry must name its `list:`
     concurrency: ClassVar[int] = 4               # batches in flight at once (the rate limit still holds)
+    # whether a resend must hold the same batches (webhook ids, file contents): the changes are then
+    # read in a stable order; False saves the warehouse a sort
+    ordered: ClassVar[bool] = True
     actions: ClassVar[tuple[str, ...]] = ("add", "remove", "event")  # what send() accepts
     # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries,
     # batch_size lowers the vendor's limit (never raises it)

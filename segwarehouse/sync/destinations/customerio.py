@@ -43,6 +43,7 @@ class CustomerIO(Destination):
     default_base_url = "https://track.customer.io"
     required_settings = ("site_id", "api_key")
     secret_settings = ("site_id", "api_key")
+    ordered = False  # membership calls and ULID events are idempotent whatever the batches hold
     concurrency = 8  # requests in flight: the rate limit, not the round trip, sets the pace
 
     @classmethod
