@@ -111,6 +111,6 @@ def test_dry_run_counts_and_samples_without_sending_or_writing(tmp_path):
         assert Project(root, environ=environ).run(as_of="2026-10-01").ok
         [result] = Project(root, environ=environ).sync(dry_run=True)
         assert result.status == "dry-run" and result.pending == {"add": 7}
-        assert [s["person_id"] for s in result.sample["add"]] == [1, 2, 3, 4, 5]
+        assert [(s["person_id"], s["identifier"]) for s in result.sample["add"]] == [(i, str(i)) for i in range(1, 6)]
         assert fake.log == [] and cursor(root, "cio") is None
         assert Project(root, environ=environ).sync()[0].sent == 7

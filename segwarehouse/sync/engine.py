@@ -163,7 +163,7 @@ class SyncEngine:
                 if action:
                     result.pending[action] = result.pending.get(action, 0) + count
             result.status = "dry-run"
-            result.sample = self._sample(pending, sub)
+            result.sample = self._sample(pending, sub, dest.identifier == "key")
             return
         # for the progress bar only: an upper bound from a plain count (the exact net count would cost
         # a second pass of the pending query); result.pending is counted while sending
@@ -214,7 +214,7 @@ class SyncEngine:
                 "changed_at": changed_at, "run_id": run_id, "split": split, "fields": loads(fields) if fields else {}})
             yield action, record
 
-    def _sample(self, pending: exp.Select, sub: Subscription) -> dict[str, list[dict[str, Any]]]:
+    def _sample(self, pending: exp.Select, sub: Subscription, by_key: bool) -> dict[str, list[dict[str, Any]]]:
         sample: dict[str, list[dict[str, Any]]] = {}
         for change in ("entered", "updated", "exited"):
             action = action_for(change, sub)
@@ -227,7 +227,8 @@ class SyncEngine:
                      .order_by(exp.column("person_id", table="s", quoted=True)).limit(SAMPLE))
             for person_id, identifier, *_ in self.adapter.execute(query):
                 sample.setdefault(action, []).append(
-                    {"person_id": person_id, "identifier": identifier, "change": change})
+                    {"person_id": person_id, "identifier": str(person_id) if by_key else identifier,
+                     "change": change})
         return sample
 
     # --- sending -------------------------------------------------------------------------------
