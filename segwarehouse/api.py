@@ -33,6 +33,7 @@ from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
 from .report import Report, build_report
 from .spec.values import to_utc
+from .sync.engine import SyncEngine, SyncResult
 from .testing import TestResult, run_test
 
 DEFAULT_COMPILE_DIALECTS = ("duckdb", "snowflake")
@@ -159,6 +160,20 @@ class Project:
             self.target["threads"] = threads
         with self.connect(wait=wait, lock=True) as adapter:
             return Runner(self.loaded, adapter, self.reporter).run(names, as_of, fail_fast=fail_fast)
+
+    def sync(self, select: Optional[Sequence[str]] = None, destination: Optional[str] = None,
+             dry_run: bool = False, full: bool = False, allow_mass_removal: bool = False,
+             wait: bool = False) -> list[SyncResult]:
+        """Send each selected segment's net changes to its destinations (`segwarehouse sync`); one
+        SyncResult per (segment, destination). dry_run: count and sample what would be sent, write
+        nothing; full: re-send every current member; allow_mass_removal: pass the removal guard."""
+        if destination is not None and destination not in self.loaded.config.destinations:
+            raise ValidationError(f"--destination {destination}: no such destination in segwarehouse.yml"
+                                  f"{did_you_mean(destination, self.loaded.config.destinations)}")
+        names = self.select(select)
+        engine_options = dict(dry_run=dry_run, full=full, allow_mass_removal=allow_mass_removal)
+        with self.connect(wait=wait) as adapter:
+            return SyncEngine(self.loaded, adapter, self.reporter, **engine_options).run(names, destination)
 
     def diff(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
              as_of: Any = None) -> RunResult:

@@ -238,6 +238,49 @@ def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str 
     return 0 if result.ok else EXIT_FAILURE
 
 
+@command("sync")
+@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@click.option("--destination", default=None, help="Only this destination (a name under `destinations:`).")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent (counts and a sample); send and write nothing.")
+@click.option("--full", is_flag=True, help="Re-send every current member, then advance the cursor.")
+@click.option("--allow-mass-removal", is_flag=True, help="Let a sync remove more than max_removal_ratio of a list.")
+@click.option("--wait", is_flag=True, help="Wait for a concurrent run or sync to finish instead of failing.")
+def sync(state: State, results: list, select: tuple, destination: str | None, dry_run: bool, full: bool,
+         allow_mass_removal: bool, wait: bool) -> int:
+    """Send segments' changes to their destinations."""
+    project = state.project
+    outcome = project.sync(select, destination=destination, dry_run=dry_run, full=full,
+                           allow_mass_removal=allow_mass_removal, wait=wait)
+    name = project.loaded.config.name
+    for r in outcome:
+        results.append({"unique_id": f"sync.{name}.{r.segment}.{r.destination}", "segment": r.segment,
+                        "destination": r.destination, "status": r.status, "execution_time": round(r.seconds, 3),
+                        "synced_through_run_id": r.through_run_id, "message": r.error,
+                        "counts": {"pending": r.pending, "sent": r.sent, "rejected": r.rejected,
+                                   "retried": r.retried}})
+    title = "sync (dry run: nothing sent, nothing written)" if dry_run else "sync"
+    rows = [[r.segment, r.destination, r.status, ", ".join(f"{a} {n:,}" for a, n in sorted(r.pending.items())) or "-",
+             f"{r.sent:,}", f"{r.rejected:,}", f"{r.retried:,}", f"{r.seconds:.2f}"] for r in outcome]
+    state.console.table(title, ["segment", "destination", "status", "pending", "sent", "rejected", "retried",
+                                "seconds"], rows, event="sync_summary")
+    for r in outcome:
+        for action, records in r.sample.items():
+            shown = ", ".join(f"{x['person_id']} ({x['identifier']})" for x in records)
+            state.console.info(f"{r.segment} -> {r.destination}: would {action} {r.pending.get(action, 0):,}, "
+                               f"e.g. {shown}", event="sync_sample", segment=r.segment,
+                               destination=r.destination, action=action, count=r.pending.get(action, 0),
+                               sample=records)
+        if r.error:
+            state.console.error(f"{r.segment} -> {r.destination}: {r.error}")
+    if not outcome:
+        state.console.info("no segment selected subscribes to a destination (add `sync:` to a segment)",
+                           event="sync_nothing")
+    failed = sum(not r.ok for r in outcome)
+    state.console.info(f"{len(outcome) - failed} of {len(outcome)} subscription(s) synced", event="sync_done",
+                       success=not failed)
+    return EXIT_FAILURE if failed else 0
+
+
 @command("export")
 @click.argument("segment")
 @click.option("--output", "-o", required=True, help="CSV file to write.")

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared",
+NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared", "sent", "rejected", "retried", "pending",
                              "share_of_segment", "share_of_other", "converted", "conversion_rate"})
 
 
@@ -40,6 +40,18 @@ class TextConsole:
             self._progress.advance(self._task)
             if self._progress.finished:
                 self.stop()
+        elif name == "sync_started" and self.err.is_terminal and data.get("subscriptions"):
+            self._progress = Progress(TextColumn("[bold]sync"), TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(), console=self.err, transient=True)
+            self._progress.start()
+            self._tasks: dict = {}
+        elif name == "subscription_progress" and self._progress:
+            key = (data["segment"], data["destination"])
+            if key not in self._tasks:  # one bar per (segment, destination)
+                self._tasks[key] = self._progress.add_task(f"{key[0]} -> {key[1]}", total=data["total"] or 1)
+            self._progress.update(self._tasks[key], completed=data["done"] if data["total"] else 1)
+        elif name == "sync_finished":
+            self.stop()
 
     def stop(self) -> None:
         if self._progress:

@@ -7,6 +7,7 @@ MEMBERS = "segment_members"
 CHANGES = "segment_changes"
 RUNS = "segment_runs"
 SYNC_STATE = "segment_sync_state"
+REJECTIONS = "segment_sync_rejections"
 
 
 def _columns(spec: list[tuple[str, str]]) -> list[exp.ColumnDef]:
@@ -33,6 +34,9 @@ def definitions(schema: str, person_type: str) -> dict[str, exp.Create]:
                None),
         SYNC_STATE: ([("destination", "VARCHAR"), ("segment", "VARCHAR"), ("synced_through_run_id", "VARCHAR"),
                       ("updated_at", "TIMESTAMP")], ("destination", "segment")),
+        # records a destination refused at its last sync, retried (and deleted on success) at the next
+        REJECTIONS: ([("destination", "VARCHAR"), ("segment", "VARCHAR"), ("person_id", person_type),
+                      ("run_id", "VARCHAR"), ("reason", "VARCHAR"), ("at", "TIMESTAMP")], None),
     }
     result = {}
     for name, (columns, primary_key) in tables.items():

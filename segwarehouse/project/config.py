@@ -54,7 +54,7 @@ def parse_project(raw: Any, root: Path, problems: Problems) -> Optional[m.Projec
     return m.ProjectConfig(
         name=name, root=str(root), profile=str(raw.get("profile") or name), source_dialect=dialect,
         output_schema=output_schema, people=people, streams=streams, vars=dict(vars_),
-        destinations={k: dict(v) for k, v in destinations.items()})
+        destinations=destinations)  # a YDict: names and settings keep their lines for sync.config
 
 
 def _people(raw: Any, parent: dict, problems: Problems) -> Optional[m.People]:

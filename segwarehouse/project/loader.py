@@ -9,6 +9,7 @@ from ..errors import Problems, ValidationError, did_you_mean
 from ..spec import model as m
 from ..spec.conditions import Context
 from ..spec.segments import parse_segment
+from ..sync.config import check_destinations, check_subscriptions
 from .config import PROJECT_FILE, parse_project
 from .templating import Renderer, TemplateRenderError
 from .yamlfile import YamlSyntaxError, line_of, load_yaml
@@ -54,6 +55,8 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
     problems.raise_if_any()
     config = parse_project(raw_project, root, problems)
     problems.raise_if_any()
+    check_destinations(config.destinations, project_path.read_text(encoding="utf-8").splitlines(),
+                       config.people, problems)
     config.vars.update(vars_override or {})
     renderer = Renderer(vars=config.vars, env=environ)
     renderer.load_macros(root / "macros", problems, root)
@@ -90,6 +93,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
             segments[segment.name] = segment
             references[segment.name] = list(ctx.references)
     _check_references(segments, references, problems)
+    check_subscriptions(segments, config.destinations, problems)
     problems.raise_if_any()
     return LoadedProject(config, _dependency_order(segments), renderer)
 

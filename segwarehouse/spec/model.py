@@ -159,6 +159,7 @@ class SyncSpec:
     list: Optional[str]
     on_enter: str = "add"
     on_exit: str = "remove"
+    line: Optional[int] = field(default=None, compare=False)
 
 
 @dataclass

@@ -162,7 +162,8 @@ def _sync(raw: Any, ctx: Context, line: Optional[int]) -> tuple[m.SyncSpec, ...]
         if on_exit not in ("remove", "event", "ignore"):
             ctx.error(line_of(item, "on_exit"), "`on_exit` is remove, event or ignore")
         lst = item.get("list")
-        result.append(m.SyncSpec(item["destination"], None if lst is None else str(lst), on_enter, on_exit))
+        result.append(m.SyncSpec(item["destination"], None if lst is None else str(lst), on_enter, on_exit,
+                                 item_line))
     return tuple(result)
 
 

@@ -8,11 +8,12 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
-
-import httpx
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import SegwarehouseError
+
+if TYPE_CHECKING:
+    import httpx
 
 RETRYABLE_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 
@@ -76,6 +77,11 @@ class Http:
                  retry_after: Callable[[httpx.Response], Optional[float]] = lambda r: None,
                  max_attempts: int = 8, backoff: float = 0.5, max_backoff: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep):
+        try:
+            import httpx  # imported when a destination first sends: loading a project stays fast
+        except ImportError:
+            raise SegwarehouseError("HTTP destinations need httpx: pip install 'segwarehouse[sync]'") from None
+
         self.client = httpx.Client(base_url=base_url, headers=headers, auth=auth, timeout=timeout)
         self.bucket = TokenBucket(limit, sleep=sleep) if limit else None
         self.retry_after = retry_after
@@ -85,6 +91,8 @@ class Http:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The first response that is not worth retrying; GaveUp after max_attempts."""
+        import httpx
+
         problem = ""
         for attempt in range(self.max_attempts):
             if self.bucket:

@@ -51,6 +51,15 @@ class Faults:
     seed: int = 0
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (a timeout, a killed sync) is part of the tests, not an error to print."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def route(method: str, pattern: str) -> Callable:
     def mark(fn: Callable) -> Callable:
         fn.route = (method, re.compile(pattern + r"/?$"))
@@ -77,7 +86,7 @@ class FakeServer:
         self.window_start, self.window_count = time.monotonic(), 0
         self.routes = [(fn.route[0], fn.route[1], getattr(self, name))
                        for name, fn in vars_of(type(self)).items() if hasattr(fn, "route")]
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

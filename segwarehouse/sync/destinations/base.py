@@ -2,12 +2,18 @@
 identifier, its endpoints, and how it reads its vendor's success and partial-failure shapes."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional, Sequence
-
-import httpx
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Sequence
 
 from ..http import Http, RateLimit, retry_after_header
 from ..records import Change, Outcome, Subscription
+
+if TYPE_CHECKING:
+    import httpx
+
+
+_HTTP_LOCK = threading.Lock()
 
 
 class Destination:
@@ -18,15 +24,28 @@ class Destination:
     default_base_url: ClassVar[str] = ""
     required_settings: ClassVar[tuple[str, ...]] = ()
     optional_settings: ClassVar[tuple[str, ...]] = ()
+    # settings that must come from {{ env_var('NAME') }} in segwarehouse.yml (checked at load time)
+    secret_settings: ClassVar[tuple[str, ...]] = ()
+    # identifiers the vendor can match people on (None: any `key` or people.identifiers name)
+    identifiers: ClassVar[Optional[tuple[str, ...]]] = None
+    needs_list: ClassVar[bool] = True            # a `sync:` entry must name its `list:`
+    concurrency: ClassVar[int] = 4               # batches in flight at once (the rate limit still holds)
+    # whether a resend must hold the same batches (webhook ids, file contents): the changes are then
+    # read in a stable order; False saves the warehouse a sort
+    ordered: ClassVar[bool] = True
     actions: ClassVar[tuple[str, ...]] = ("add", "remove", "event")  # what send() accepts
-    # settings every destination takes (SPEC section 8)
+    # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries,
+    # batch_size lowers the vendor's limit (never raises it)
     common_settings: ClassVar[tuple[str, ...]] = ("type", "base_url", "timeout", "max_removal_ratio",
-                                                  "identifier")
+                                                  "identifier", "max_attempts", "backoff", "batch_size")
 
     def __init__(self, name: str, settings: dict[str, Any]):
         self.name = name
         self.settings = settings
         self._http: Optional[Http] = None
+        self.root: Optional[Path] = None  # the project directory (relative paths of file destinations)
+        if settings.get("batch_size"):
+            self.batch_size = min(int(settings["batch_size"]), type(self).batch_size)
 
     # --- to implement -------------------------------------------------------------------------
     def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
@@ -34,6 +53,12 @@ class Destination:
         rejected (by index); raise records.Rejected when it refused the batch as a whole, GaveUp
         (from Http) when it could not be reached. Must be idempotent: a batch may be sent again."""
         raise NotImplementedError
+
+    def begin(self, subscription: Subscription, through_run_id: str, full: bool) -> None:
+        """Called before the first send() of a subscription's sync (files open a temporary file here)."""
+
+    def finish(self, subscription: Subscription, acknowledged: bool) -> None:
+        """Called after the last send(); acknowledged is False when the sync stopped early."""
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -45,19 +70,36 @@ class Destination:
         """How long the vendor asked us to wait (override for vendor reset headers)."""
         return retry_after_header(response)
 
+    @classmethod
+    def list_required(cls, on_enter: str, on_exit: str) -> bool:
+        """Whether a `sync:` entry with these actions must name a `list:`."""
+        return cls.needs_list
+
     # --- shared -------------------------------------------------------------------------------
     @property
     def identifier(self) -> str:
         return str(self.settings.get("identifier") or self.default_identifier)
 
+    def connect(self) -> None:
+        """Open the HTTP client ahead of the first send (the engine calls it while the warehouse
+        computes the changes); destinations without HTTP have nothing to do."""
+        if self.settings.get("base_url") or self.default_base_url:
+            self.http  # noqa: B018 - creates the client
+
     @property
     def http(self) -> Http:
-        if self._http is None:
-            self._http = Http(str(self.settings.get("base_url") or self.default_base_url),
-                              headers=self.headers(), auth=self.auth(),
-                              timeout=float(self.settings.get("timeout", 30)), limit=self.rate,
-                              retry_after=self.retry_after)
+        with _HTTP_LOCK:  # batches are sent from several threads: one client, one rate limit
+            if self._http is None:
+                self._http = self._new_http()
         return self._http
+
+    def _new_http(self) -> Http:
+        return Http(str(self.settings.get("base_url") or self.default_base_url),
+                    headers=self.headers(), auth=self.auth(),
+                    timeout=float(self.settings.get("timeout", 30)), limit=self.rate,
+                    retry_after=self.retry_after,
+                    max_attempts=int(self.settings.get("max_attempts", 8)),
+                    backoff=float(self.settings.get("backoff", 0.5)))
 
     def close(self) -> None:
         if self._http is not None:

@@ -1,0 +1,113 @@
+"""Load-time checks of `destinations:` (segwarehouse.yml) and of the segments' `sync:` entries, so a
+typo is a FILE:LINE error (exit 2) before anything is sent, never a failure halfway through a sync.
+
+Secrets (each destination type declares which settings are secrets) must be written as
+`{{ env_var('NAME') }}`: the check reads the unrendered line of the setting. A missing env var is
+reported by the renderer as a FILE:LINE error naming the variable."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from ..errors import Problems, did_you_mean
+from ..project.yamlfile import line_of
+from ..spec import model as m
+from .destinations import TYPES, destination_class
+from .destinations.base import Destination
+
+FILE = "segwarehouse.yml"
+
+
+def _class(kind: str) -> Optional[type[Destination]]:
+    try:
+        return destination_class(kind)
+    except ImportError:  # a type the SPEC names whose module is not part of this build yet
+        return None
+
+
+def check_destinations(raw: Any, source_lines: Sequence[str], people: m.People, problems: Problems) -> None:
+    """Every destination: a known type, its required settings, no unknown ones, secrets from env_var()."""
+    if not isinstance(raw, dict):
+        return
+    identifiers = ["key", *(name for name, _ in people.identifiers)]
+    for name, settings in raw.items():
+        line = line_of(raw, name)
+        if not isinstance(settings, dict):
+            continue
+        kind = settings.get("type")
+        if kind not in TYPES:
+            problems.add(FILE, line_of(settings, "type") or line,
+                         f"destination '{name}': unknown type {kind!r}{did_you_mean(str(kind), TYPES)}; "
+                         f"types: {', '.join(TYPES)}")
+            continue
+        cls = _class(kind)
+        if cls is None:
+            problems.add(FILE, line_of(settings, "type"), f"destination '{name}': type '{kind}' is not available "
+                                                          "in this version of segwarehouse")
+            continue
+        allowed = (*cls.common_settings, *cls.required_settings, *cls.optional_settings)
+        for key in settings:
+            if key not in allowed:
+                problems.add(FILE, line_of(settings, key),
+                             f"destination '{name}': unknown setting '{key}'{did_you_mean(str(key), allowed)}; "
+                             f"{kind} takes: {', '.join(a for a in allowed if a != 'type')}")
+        for key in cls.required_settings:
+            if settings.get(key) in (None, ""):
+                problems.add(FILE, line, f"destination '{name}': {kind} needs `{key}`")
+        for key in cls.secret_settings:
+            key_line = line_of(settings, key)
+            if key in settings and key_line and "env_var(" not in _line(source_lines, key_line):
+                problems.add(FILE, key_line, f"destination '{name}': `{key}` is a secret; write it as "
+                                             f"\"{{{{ env_var('SOME_NAME') }}}}\" and export SOME_NAME")
+        _check_numbers(name, settings, problems)
+        size = settings.get("batch_size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= cls.batch_size):
+            problems.add(FILE, line_of(settings, "batch_size"), f"destination '{name}': `batch_size` is a whole "
+                                                                f"number from 1 to {cls.batch_size} ({kind}'s limit)")
+        identifier = settings.get("identifier", cls.default_identifier)
+        usable = [i for i in identifiers if cls.identifiers is None or i in cls.identifiers]
+        if identifier not in usable:
+            where = line_of(settings, "identifier") if "identifier" in settings else line
+            hint = "" if identifier in identifiers else " (identifiers come from `people.identifiers`)"
+            problems.add(FILE, where, f"destination '{name}': identifier {identifier!r} is not usable by {kind}"
+                                      f"{hint}; usable here: {', '.join(usable) or 'none'}")
+
+
+def _line(lines: Sequence[str], number: int) -> str:
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def _check_numbers(name: str, settings: dict, problems: Problems) -> None:
+    checks = {"max_removal_ratio": (0.0, 1.0), "timeout": (0.001, 3600.0), "backoff": (0.0, 600.0),
+              "max_attempts": (1, 100)}
+    for key, (low, high) in checks.items():
+        if key not in settings:
+            continue
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            problems.add(FILE, line_of(settings, key),
+                         f"destination '{name}': `{key}` is a number from {low:g} to {high:g}, got {value!r}")
+
+
+def check_subscriptions(segments: dict[str, m.Segment], destinations: dict[str, dict], problems: Problems) -> None:
+    """Every `sync:` entry names a declared destination, and a list where the destination needs one."""
+    for segment in segments.values():
+        for sub in segment.sync:
+            where = sub.line or segment.line
+            settings = destinations.get(sub.destination)
+            if settings is None:
+                declared = f"; declared: {', '.join(destinations)}" if destinations else \
+                    "; declare it under `destinations:` in segwarehouse.yml"
+                problems.add(segment.file, where, f"segment '{segment.name}' syncs to undeclared destination "
+                                                  f"'{sub.destination}'{did_you_mean(sub.destination, destinations)}"
+                                                  f"{declared}")
+                continue
+            cls = _class(str(settings.get("type"))) if settings.get("type") in TYPES else None
+            if cls is None:
+                continue
+            if sub.list is None and cls.list_required(sub.on_enter, sub.on_exit):
+                problems.add(segment.file, where, f"segment '{segment.name}': the sync to '{sub.destination}' "
+                                                  f"needs `list:` (the {cls.type} list to keep in step)")
+            if sub.on_enter == "event" or sub.on_exit == "event":
+                if "event" not in cls.actions:
+                    problems.add(segment.file, where, f"segment '{segment.name}': {cls.type} cannot send events; "
+                                                      "use on_enter: add and on_exit: remove or ignore")
