@@ -11,8 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared", "sent", "rejected", "retried", "pending",
-                             "share_of_segment", "share_of_other", "converted", "conversion_rate"})
+NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared",
+                             "share_of_segment", "share_of_other", "converted", "conversion_rate",
+                             "pending", "sent", "rejected", "retried"})
 
 
 class TextConsole:
