@@ -3,20 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-$(BIN)/segwarehouse: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[test]'
+# `demo` needs only the core package; `test` adds the engines and fakes the suite executes
+# (PostgreSQL driver, fakesnow, chdb, pyspark, httpx), a much larger download.
+$(VENV)/.core: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
 	touch $@
 
-.PHONY: install demo test bench
-install: $(BIN)/segwarehouse
+$(VENV)/.test: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.core
 
-demo: install
+.PHONY: install demo test bench
+install: $(VENV)/.core
+
+demo: $(VENV)/.core
 	$(BIN)/segwarehouse demo
 	$(BIN)/segwarehouse run
 
-test: install
+test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
-bench: install
+bench: $(VENV)/.test
 	$(BIN)/python bench/scaling.py
