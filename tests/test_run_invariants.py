@@ -808,11 +808,12 @@ def test_sigkill_at_random_points_leaves_every_segment_old_or_new(demo_template,
 HELPERS = Path(__file__).resolve().parent / "helpers"
 
 
-def armed_cli(project: Path, *args: str) -> subprocess.Popen:
-    """A CLI process already started and imported, that runs when `fire` is called."""
+def armed_cli(project: Path, *args: str, env: Optional[dict] = None) -> subprocess.Popen:
+    """A CLI process already started and imported, that runs when `fire` is called; `env` adds
+    variables, such as the test hooks of helpers/cli_on_signal.py."""
     proc = subprocess.Popen([sys.executable, str(HELPERS / "cli_on_signal.py"), "--project-dir", str(project), *args],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "200"})
+                            env={**os.environ, "COLUMNS": "200", **(env or {})})
     assert proc.stdout.readline().strip() == "ready"
     return proc
 

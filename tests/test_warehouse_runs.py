@@ -7,7 +7,11 @@ reference DuckDB file, where hand-written queries give each segment's members at
 from __future__ import annotations
 
 import contextlib
+import random
+import signal
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,12 +22,13 @@ from sqlglot import exp
 from segwarehouse import Project
 from segwarehouse.errors import SegwarehouseError, ValidationError
 from segwarehouse.materialize import statements
+from segwarehouse.materialize.runner import RunResult, SegmentResult
 
 from conftest import write_project
 from helpers.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse, as_rows
 from test_run_invariants import (  # noqa: F401 - _isolated_profiles is an autouse fixture
     DB, FAILING, OUT, SMALL_NAMES, SMALL_SEGMENTS, T0, _isolated_profiles, armed_cli, cli, create_small_tables, expected_members,
-    members, replay, table_rows, write_vip)
+    fire, members, replay, table_rows, write_vip)
 
 PROJECT_YML = """\
 name: t
@@ -252,6 +257,220 @@ def test_a_failing_segment_does_not_stop_the_others(tmp_path, warehouse):
     with setup.wh.connect() as con:
         for name in ("a_broken", "refs_broken", "only_refs_broken"):
             assert members(con, name) == {}
+
+
+# --------------------------------------------------------------------------------------------------
+# invariant 3 under a real kill (SIGKILL of a CLI process), and readers during a run's transaction
+# --------------------------------------------------------------------------------------------------
+KILL_AS_OF = "2026-10-20"
+# Snowflake's run lock goes stale after 2 s rather than 2 minutes (helpers/cli_on_signal.py's hooks)
+SHORT_LOCK = {"SW_TEST_LOCK_STALE_SECONDS": "2", "SW_TEST_LOCK_HEARTBEAT_SECONDS": "0.3"}
+KILL_MUTATIONS = ("UPDATE {schema}.users SET plan = 'pro', country = 'DE' WHERE user_id % 2 = 0",
+                  "UPDATE {schema}.users SET email = upper(email) WHERE user_id % 5 = 0",
+                  "DELETE FROM {schema}.users WHERE user_id % 7 = 0")
+
+
+def last_cli_run(setup: Setup) -> RunResult:
+    """The latest run as segment_runs recorded it, to check a CLI run like an API one."""
+    with setup.wh.connect() as con:
+        (run_id,) = con.execute(f"SELECT max(run_id) FROM {OUT}.segment_runs").fetchone()
+        rows = con.execute(f"SELECT segment, status, as_of, members, entered, exited, updated "
+                           f"FROM {OUT}.segment_runs WHERE run_id = ?", [run_id]).fetchall()
+    return RunResult(run_id, rows[0][2], [SegmentResult(s, status, *counts) for s, status, _, *counts in rows])
+
+
+def runs_at(setup: Setup, as_of: str) -> list:
+    with setup.wh.connect() as con:
+        return con.execute(f"SELECT run_id, segment, status FROM {OUT}.segment_runs "
+                           f"WHERE as_of = CAST('{as_of}' AS TIMESTAMP)").fetchall()
+
+
+def start_run(setup: Setup, *pause_after: int, as_of: str = KILL_AS_OF) -> subprocess.Popen:
+    """A CLI run; with pause_after, stopped inside its apply transaction once that many apply
+    statements have executed (continue with `resume`)."""
+    env = {**SHORT_LOCK, **({"SW_TEST_PAUSE_IN_APPLY": ",".join(map(str, pause_after))} if pause_after else {})}
+    proc = armed_cli(setup.root, "--log-format", "json", "run", "--as-of", as_of, env=env)
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    if pause_after:
+        wait_applying(proc)
+    return proc
+
+
+def wait_applying(proc: subprocess.Popen) -> None:
+    lines = []
+    while (line := proc.stdout.readline()) and line.strip() != "applying":
+        lines.append(line)
+    if line.strip() != "applying":
+        pytest.fail("the run ended before applying: " + "".join(lines) + proc.communicate()[1])
+
+
+def resume(proc: subprocess.Popen) -> None:
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+
+
+def sigkill(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    return proc.returncode
+
+
+def after_kill(setup: Setup, killed: subprocess.Popen) -> None:
+    """What the next run needs once a run was killed. PostgreSQL: nothing but time for the server to
+    notice the closed connection, which ends the session, rolls back and releases the advisory lock
+    (no stale lock). Snowflake: the lock row still names the dead process, so a run fails at once,
+    naming the holder, until its heartbeat is stale (2 s here); and a transaction it left open must
+    be aborted (abort_detached_transactions)."""
+    if setup.wh.engine == "postgres":
+        deadline = time.monotonic() + 15
+        while setup.wh.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND application_name = "
+                               "'segwarehouse'", [setup.wh.dbname]).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed run's session is still open"
+            time.sleep(0.05)
+        return
+    killed_at = time.monotonic()
+    abort_detached_transactions()
+    holder = setup.wh.execute("SELECT holder FROM shop._sw_run_lock").fetchone()[0]
+    if holder is None or f":{killed.pid}:" not in holder:  # killed before it claimed the lock
+        return
+    # this run would take a lock over only after a minute (the claimer judges staleness)
+    t0 = time.monotonic()
+    code, text = fire(armed_cli(setup.root, "run", "--as-of", KILL_AS_OF,
+                                env={**SHORT_LOCK, "SW_TEST_LOCK_STALE_SECONDS": "60"}), timeout=60)
+    assert code == 1 and "another run is using" in text and "--wait" in text and holder in text, text
+    assert "Traceback" not in text and time.monotonic() - t0 < 15, text
+    time.sleep(max(0.0, killed_at + 2.5 - time.monotonic()))  # the dead holder's heartbeat goes stale
+
+
+def abort_detached_transactions() -> int:
+    """Roll back the transactions that killed runs left open on the fakesnow server, as an operator
+    does on Snowflake with SYSTEM$ABORT_TRANSACTION (fakesnow has no such function). Snowflake keeps
+    a transaction whose client vanished open, holding its table locks, for up to 4 hours: taking the
+    stale run lock over does not end it, and the next run's DELETE from segment_members waits for
+    it (fakesnow, on DuckDB, fails it as a write conflict instead). Returns how many there were."""
+    import fakesnow.server
+
+    detached = 0
+    for con in list(fakesnow.server.sessions.values()):
+        try:
+            con._duck_conn.rollback()  # DuckDB refuses when the session has no open transaction
+        except duckdb.TransactionException:
+            continue
+        detached += 1
+    return detached
+
+
+@pytest.mark.parametrize("warehouse", ["postgres", "snowflake"], indirect=True)
+def test_a_killed_run_leaves_the_previous_state_and_a_rerun_completes(tmp_path, warehouse):
+    """Invariant 3 under SIGKILL: a CLI run killed inside its apply transaction (the change log
+    written, exited members deleted), then at seeded random moments, leaves members, changes and
+    run records exactly as before, or, killed after its commit, exactly the run's result; the lock
+    it held does not block the next run for long (see after_kill); a rerun then completes."""
+    setup = make_setup(tmp_path, warehouse, SMALL_SEGMENTS)
+    t0 = time.monotonic()
+    code, text = fire(armed_cli(setup.root, "run", "--as-of", "2026-10-01", env=SHORT_LOCK))
+    full = time.monotonic() - t0  # a whole run, connection and lock included
+    assert code == 0, text
+    setup.check(last_cli_run(setup))
+    setup.mutate(*KILL_MUTATIONS)
+    before = setup.state()
+
+    killed = start_run(setup, 2)
+    assert sigkill(killed) == -signal.SIGKILL
+    assert setup.state() == before, "a run killed inside its transaction changed members or changes"
+    assert runs_at(setup, KILL_AS_OF) == []
+    if setup.wh.engine == "snowflake":  # its transaction outlives it (see abort_detached_transactions)
+        assert abort_detached_transactions() == 1
+    after_kill(setup, killed)
+
+    # Kill points: a seeded moment after the start, after the k-th segment_started event of the JSON
+    # log, and after the last one (towards the apply). Each attempt a day later, so that every one
+    # has members to move even after one committed.
+    rng, seen, as_of = random.Random(20261123), [], KILL_AS_OF
+    points = [(None, 0, rng.uniform(0.0, 0.3) * full), ("segment_started", rng.randint(1, len(SMALL_NAMES) - 1),
+              rng.uniform(0.0, 0.05)), ("segment_started", len(SMALL_NAMES), rng.uniform(0.0, 0.1))]
+    for day, (event, count, delay) in zip((21, 22, 23), points):
+        killed = start_run(setup, as_of=f"2026-10-{day}")
+        n = 0
+        while event and n < count and (line := killed.stdout.readline()):
+            n += f'"{event}"' in line
+        time.sleep(delay)
+        code = sigkill(killed)
+        if runs_at(setup, f"2026-10-{day}"):  # it committed before the kill: then all of it, exactly
+            setup.check(last_cli_run(setup))
+            before, as_of = setup.state(), f"2026-10-{day}"
+        else:
+            assert setup.state() == before, f"a run killed {delay:.2f}s after {event} {count} changed the state"
+        seen.append((event or "start", count, round(delay, 2), code, "committed" if as_of.endswith(str(day))
+                     else "rolled back"))
+        after_kill(setup, killed)
+    print(f"{warehouse.engine}: whole run {full:.1f}s; kills (after event, count, delay s, returncode, outcome): {seen}")
+    assert sum(code == -signal.SIGKILL for *_, code, _ in seen) >= 2, f"the kills did not land during runs: {seen}"
+
+    code, text = fire(armed_cli(setup.root, "run", "--as-of", "2026-10-24", env=SHORT_LOCK))
+    assert code == 0, text
+    setup.check(last_cli_run(setup))
+    if setup.wh.engine == "snowflake":
+        assert setup.wh.execute("SELECT holder FROM shop._sw_run_lock").fetchall() == [(None,)]
+
+
+# One statement, so one snapshot on every engine (each statement reads committed data as of its start).
+SNAPSHOT = " UNION ALL ".join(
+    [f"SELECT 'member', segment, CAST(person_id AS VARCHAR), COALESCE(split, '') || '/' || run_id "
+     f"FROM {OUT}.segment_members",
+     f"SELECT 'change', segment, CAST(person_id AS VARCHAR), run_id || '/' || change FROM {OUT}.segment_changes",
+     f"SELECT 'run', segment, run_id, status FROM {OUT}.segment_runs"]
+    + [f"SELECT 'view', '{name}', CAST(user_id AS VARCHAR), COALESCE(segment_split, '') FROM {OUT}.{name}"
+       for name in SMALL_NAMES])
+
+
+def snapshot(wh: Warehouse) -> frozenset:
+    return frozenset(wh.execute(SNAPSHOT).fetchall())
+
+
+@pytest.mark.parametrize("warehouse", ["postgres", "snowflake"], indirect=True)
+def test_a_concurrent_reader_never_sees_a_half_applied_run(tmp_path, warehouse):
+    """Invariant 3, readers: another session reads members, changes, run records and every segment
+    view while a CLI run is stopped after each of its apply statements: it sees the previous run
+    exactly. Then, polling while the run goes on to commit, it sees the previous run or the new
+    one, never a mixture."""
+    setup = make_setup(tmp_path, warehouse, SMALL_SEGMENTS)
+    setup.check(setup.project().run(as_of="2026-10-01"))
+    setup.mutate(*KILL_MUTATIONS)
+    old = snapshot(warehouse)
+    run = start_run(setup, 1, 2, 3, 4)
+    try:
+        for step in range(1, 5):
+            assert snapshot(warehouse) == old, f"a reader saw the run half-applied after {step} apply statement(s)"
+            if step < 4:
+                resume(run)
+                wait_applying(run)
+        seen, stop = [], threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                seen.append(snapshot(warehouse))
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        time.sleep(0.2)
+        resume(run)
+        out, err = run.communicate(timeout=120)
+        time.sleep(0.2)
+        stop.set()
+        thread.join(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 0, out + err
+    setup.check(last_cli_run(setup))
+    new = snapshot(warehouse)
+    assert new != old
+    mixed = [s for s in seen if s not in (old, new)]
+    assert not mixed, f"{len(mixed)} of {len(seen)} reads saw a half-applied run: {sorted(mixed[0] ^ old)[:5]}"
+    assert seen[0] == old and seen[-1] == new, "the poller did not read across the commit"
 
 
 # --------------------------------------------------------------------------------------------------
