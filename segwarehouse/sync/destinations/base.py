@@ -20,6 +20,8 @@ class Destination:
     type: ClassVar[str]
     batch_size: ClassVar[int]                    # most changes one send() may be given
     rate: ClassVar[Optional[RateLimit]] = None   # documented request rate, None when unlimited
+    # an optional setting that replaces rate's request count (plans differ), over the same window
+    rate_setting: ClassVar[Optional[str]] = None
     default_identifier: ClassVar[str] = "email"  # `key` or a name from people.identifiers
     default_base_url: ClassVar[str] = ""
     required_settings: ClassVar[tuple[str, ...]] = ()
@@ -49,6 +51,8 @@ class Destination:
         self.root: Optional[Path] = None  # the project directory (relative paths of file destinations)
         if settings.get("batch_size"):
             self.batch_size = min(int(settings["batch_size"]), type(self).batch_size)
+        if self.rate and self.rate_setting and settings.get(self.rate_setting):
+            self.rate = RateLimit(int(settings[self.rate_setting]), self.rate.per_seconds)
         self.base_url = str(settings.get("base_url") or self.vendor_url())
 
     def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:

@@ -37,15 +37,11 @@ class Iterable(Destination):
     default_base_url = "https://api.iterable.com"  # EU projects: base_url: https://api.eu.iterable.com
     required_settings = ("api_key",)
     optional_settings = ("requests_per_second",)
+    rate_setting = "requests_per_second"
     secret_settings: ClassVar[tuple[str, ...]] = ("api_key",)
     actions = (ADD, REMOVE, EVENT)
     refused = "Iterable refused the API key; check api_key (and base_url for EU projects)"
     denied = "the API key may not do this (a server-side key is needed)"
-
-    def __init__(self, name: str, settings: dict[str, Any]):
-        super().__init__(name, settings)
-        if settings.get("requests_per_second"):
-            self.rate = RateLimit(int(settings["requests_per_second"]), 1.0)
 
     def headers(self) -> dict[str, str]:
         return {"Api-Key": str(self.settings.get("api_key") or "")}

@@ -40,15 +40,11 @@ class Sender(Destination):
     default_base_url = "https://api.sender.net/v2"
     required_settings = ("api_token",)
     optional_settings = ("trigger_automation", "requests_per_minute")
+    rate_setting = "requests_per_minute"
     secret_settings: ClassVar[tuple[str, ...]] = ("api_token",)
     actions = (ADD, REMOVE)
     refused = "Sender refused the API token; check api_token"
     denied = "the API token may not do this"
-
-    def __init__(self, name: str, settings: dict[str, Any]):
-        super().__init__(name, settings)
-        if settings.get("requests_per_minute"):
-            self.rate = RateLimit(int(settings["requests_per_minute"]), 60.0)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.get('api_token') or ''}", "Accept": "application/json"}

@@ -30,6 +30,7 @@ class SendPulse(Destination):
     default_base_url = "https://api.sendpulse.com"
     required_settings = ("client_id", "client_secret")
     optional_settings = ("requests_per_second",)
+    rate_setting = "requests_per_second"
     secret_settings: ClassVar[tuple[str, ...]] = ("client_secret",)
     actions = (ADD, REMOVE)
     denied = "not allowed to change this address book"
@@ -37,8 +38,6 @@ class SendPulse(Destination):
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
-        if settings.get("requests_per_second"):
-            self.rate = RateLimit(int(settings["requests_per_second"]), 1.0)
         self._token: Optional[str] = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
