@@ -7,39 +7,33 @@ import pytest
 
 from fakes import braze as fake_braze
 from fakes.server import Faults
+from helpers.fast_destinations import change, pointed_at, serving, subscription
 from segwarehouse.errors import ValidationError
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied
-from segwarehouse.sync.records import Change, Rejected, Subscription
+from segwarehouse.sync.records import Rejected, Subscription
 
-SUB = Subscription(segment="vip_customers", destination="braze", list="vip")
-AT = dt.datetime(2026, 11, 1, 12, 0)
-
-
-def change(identifier, kind="entered", **fields):
-    return Change(person_id=identifier, identifier=identifier, change=kind, changed_at=AT, run_id="r1",
-                  fields=fields)
+SUB = subscription("vip", segment="vip_customers", destination="braze")
 
 
 @pytest.fixture
 def fake():
-    with fake_braze.make_fake() as server:
-        yield server
+    yield from serving(fake_braze)
 
 
 def braze(fake, **overrides):
-    return destination_for("braze", {**fake_braze.settings(fake.base_url), "timeout": 2, **overrides})
+    return pointed_at(fake_braze, fake, "braze", **overrides)
 
 
 def test_adds_removes_and_updates_make_the_membership_array_exact(fake):
     dest = braze(fake)
-    assert dest.send(SUB, "add", [change("u1", plan="pro"), change("u2"), change("u3")]).rejected == {}
+    assert dest.send(SUB, "add", [change("u1", fields={"plan": "pro"}), change("u2"), change("u3")]).rejected == {}
     assert dest.send(SUB, "remove", [change("u2", "exited")]).rejected == {}
-    assert dest.send(SUB, "add", [change("u1", "updated", plan="max", seats=3)]).rejected == {}
+    assert dest.send(SUB, "add", [change("u1", "updated", fields={"plan": "max", "seats": 3})]).rejected == {}
     assert fake_braze.members(fake, "vip") == {"u1", "u3"}
     assert fake.users[("external_id", "u1")] == {"plan": "max", "seats": 3, "segwarehouse_segments": ["vip"]}
     # another segment's value in the same array is left alone
-    other = Subscription(segment="churn_risk", destination="braze", list="churn")
+    other = subscription("churn", segment="churn_risk", destination="braze")
     dest.send(other, "add", [change("u1")])
     dest.send(SUB, "remove", [change("u1", "exited")])
     assert fake.users[("external_id", "u1")]["segwarehouse_segments"] == ["churn"]
@@ -53,7 +47,7 @@ def test_warehouse_keys_are_sent_as_string_external_ids(fake):
 
 def test_fields_become_json_and_cannot_overwrite_the_identifier(fake):
     dest = braze(fake)
-    dest.send(SUB, "add", [change("u1", external_id="other", signed_up=dt.date(2026, 1, 2))])
+    dest.send(SUB, "add", [change("u1", fields={"external_id": "other", "signed_up": dt.date(2026, 1, 2)})])
     assert fake.users[("external_id", "u1")]["signed_up"] == "2026-01-02"
     assert ("external_id", "other") not in fake.users
 
@@ -127,12 +121,12 @@ def test_events_for_entering_and_exiting(fake):
     dest = braze(fake)
     flows = Subscription(segment="vip_customers", destination="braze", list="vip", on_enter="event",
                          on_exit="event")
-    outcome = dest.send(flows, "event", [change("u1", plan="pro"), change("u2", "exited"), change("")])
+    outcome = dest.send(flows, "event", [change("u1", fields={"plan": "pro"}), change("u2", "exited"), change("")])
     assert outcome.rejected == {2: "no key for this person"}
     assert [(e["external_id"], e["name"]) for e in fake.events] == [("u1", "Entered segment"),
                                                                      ("u2", "Exited segment")]
     assert fake.events[0]["properties"] == {"segment": "vip_customers", "list": "vip", "plan": "pro"}
-    assert fake.events[0]["time"] == "2026-11-01T12:00:00+00:00"
+    assert fake.events[0]["time"] == "2026-11-23T03:00:00+00:00"
     assert fake_braze.members(fake, "vip") == set()  # events do not touch the membership array
 
 

@@ -7,10 +7,8 @@ import time
 import pytest
 
 from fakes import iterable as fake_module
-from fakes.iterable import API_KEY, FakeIterable, LIST
-from helpers.fast_destinations import AT, change, fast, subscription
-from segwarehouse.sync.destinations import destination_for
-from segwarehouse.sync.destinations.common import MISSING_IDENTIFIER
+from fakes.iterable import API_KEY, LIST
+from helpers.fast_destinations import AT, change, fast, pointed_at, serving, subscription
 from segwarehouse.sync.destinations.iterable import Iterable
 from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected
@@ -20,13 +18,11 @@ SUB = subscription(LIST)
 
 @pytest.fixture
 def fake():
-    with FakeIterable() as server:
-        server.rate = None
-        yield server
+    yield from serving(fake_module)
 
 
 def destination(fake, **overrides) -> Iterable:
-    return fast(destination_for("it", {**fake_module.settings(fake.base_url), **overrides}))
+    return fast(pointed_at(fake_module, fake, "it", **overrides))
 
 
 def test_subscribe_and_unsubscribe_make_the_list_exact(fake):
@@ -66,7 +62,7 @@ def test_failed_updates_map_to_the_right_indexes_and_reasons(fake):
     outcome = destination(fake).send(SUB, "add", batch)
     assert outcome.rejected == {1: "invalid email (Iterable invalidEmails)",
                                 2: "user was forgotten (GDPR request) (Iterable forgottenEmails)",
-                                3: MISSING_IDENTIFIER}
+                                3: "no email for this person"}
     assert fake_module.members(fake, LIST) == {"a@example.com", "d@example.com"}
 
     outcome = destination(fake).send(SUB, "remove", [change("bad@nodot", "exited"), change("a@example.com", "exited")])
@@ -110,7 +106,7 @@ def test_batch_limit(fake):
 def test_rate_limit_is_honoured(fake):
     fake.rate = (3, 0.2)  # Iterable's 429 carries no Retry-After: the client's backoff waits it out
     dest = destination(fake)
-    dest._http.max_attempts = 200
+    dest.http.max_attempts = 200
     start = time.monotonic()
     for i in range(7):
         dest.send(SUB, "add", [change(f"p{i}@example.com")])

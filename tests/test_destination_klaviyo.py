@@ -1,5 +1,4 @@
 """The Klaviyo destination against a local fake of its JSON:API over loopback."""
-import datetime as dt
 import time
 
 import httpx
@@ -8,28 +7,21 @@ import pytest
 from fakes import klaviyo as fake_klaviyo
 from fakes.klaviyo import LIST
 from fakes.server import Faults
-from segwarehouse.sync.destinations import destination_for
+from helpers.fast_destinations import change, pointed_at, serving, subscription
 from segwarehouse.sync.destinations.klaviyo import Klaviyo
 from segwarehouse.sync.destinations.replies import AccessDenied, NotFound
-from segwarehouse.sync.records import Change, Subscription
+from segwarehouse.sync.records import Subscription
 
-SUB = Subscription(segment="vip_customers", destination="klaviyo", list=LIST)
-AT = dt.datetime(2026, 11, 1, 12, 0)
-
-
-def change(identifier, kind="entered", person=None, **fields):
-    return Change(person_id=person or identifier, identifier=identifier, change=kind, changed_at=AT,
-                  run_id="r1", fields=fields)
+SUB = subscription(LIST, segment="vip_customers", destination="klaviyo")
 
 
 @pytest.fixture
 def fake():
-    with fake_klaviyo.make_fake() as server:
-        yield server
+    yield from serving(fake_klaviyo)
 
 
 def klaviyo(fake, **overrides):
-    return destination_for("klaviyo", {**fake_klaviyo.settings(fake.base_url), "timeout": 2, **overrides})
+    return pointed_at(fake_klaviyo, fake, "klaviyo", **overrides)
 
 
 def profile(fake, email):
@@ -38,10 +30,10 @@ def profile(fake, email):
 
 def test_adds_removes_and_updates_make_the_list_exact(fake):
     dest = klaviyo(fake)
-    batch = [change("a@x.com", first_name="Ann", plan="pro"), change("b@x.com"), change("c@x.com")]
+    batch = [change("a@x.com", fields={"first_name": "Ann", "plan": "pro"}), change("b@x.com"), change("c@x.com")]
     assert dest.send(SUB, "add", batch).rejected == {}
     assert dest.send(SUB, "remove", [change("b@x.com", "exited")]).rejected == {}
-    assert dest.send(SUB, "add", [change("a@x.com", "updated", plan="max")]).rejected == {}
+    assert dest.send(SUB, "add", [change("a@x.com", "updated", fields={"plan": "max"})]).rejected == {}
     assert fake_klaviyo.members(fake, LIST) == {"a@x.com", "c@x.com"}
     ann = profile(fake, "a@x.com")
     assert ann["first_name"] == "Ann"                    # a standard profile attribute
@@ -56,7 +48,7 @@ def test_profile_ids_are_cached_within_a_sync(fake):
     dest.send(SUB, "add", [change("a@x.com")])
     assert len(fake.requests_to("POST", "/profile-import")) == 2
     assert fake.requests_to("GET", "/profiles") == []   # removals used the cache
-    dest.send(SUB, "add", [change("a@x.com", "updated", plan="pro")])  # new fields: upsert again
+    dest.send(SUB, "add", [change("a@x.com", "updated", fields={"plan": "pro"})])  # new fields: upsert again
     assert len(fake.requests_to("POST", "/profile-import")) == 3
 
 
@@ -84,11 +76,12 @@ def test_lookups_follow_the_next_page_link(fake, monkeypatch):
 
 def test_duplicate_profile_conflict_uses_the_existing_profile(fake):
     dest = klaviyo(fake)
-    dest.send(SUB, "add", [change("a@x.com", external_id="u1")])
-    dest.send(SUB, "add", [change("b@x.com", external_id="u2")])
+    dest.send(SUB, "add", [change("a@x.com", fields={"external_id": "u1"})])
+    dest.send(SUB, "add", [change("b@x.com", fields={"external_id": "u2"})])
     fake.lists[LIST].clear()
     # a@x.com now claims u2, which is b's: Klaviyo refuses the merge with 409 and names a's profile
-    outcome = klaviyo(fake).send(SUB, "add", [change("a@x.com", "updated", external_id="u2", plan="pro")])
+    updated = change("a@x.com", "updated", fields={"external_id": "u2", "plan": "pro"})
+    outcome = klaviyo(fake).send(SUB, "add", [updated])
     assert outcome.rejected == {}
     assert [s for *_, s in fake.requests_to("POST", "/profile-import")][-2:] == [409, 200]
     a = next(pid for pid, p in fake.profiles.items() if p.get("email") == "a@x.com")
@@ -119,7 +112,7 @@ def test_a_batch_at_the_limit_works_and_the_fake_refuses_one_more(fake, monkeypa
 
 def test_partial_failures_map_to_batch_indexes_with_the_vendors_reason(fake):
     dest = klaviyo(fake)
-    batch = [change("a@x.com"), change("not-an-email"), change(None, person=7), change("b@x.com")]
+    batch = [change("a@x.com"), change("not-an-email"), change(None, person_id=7), change("b@x.com")]
     outcome = dest.send(SUB, "add", batch)
     assert set(outcome.rejected) == {1, 2}
     assert outcome.rejected[1] == "HTTP 400 invalid: Invalid email address: not-an-email"
@@ -130,7 +123,7 @@ def test_partial_failures_map_to_batch_indexes_with_the_vendors_reason(fake):
 def test_unknown_list_stops_the_sync_instead_of_rejecting_records(fake):
     dest = klaviyo(fake)
     with pytest.raises(NotFound, match="list id"):
-        dest.send(Subscription("s", "klaviyo", "NoSuchList"), "add", [change("a@x.com")])
+        dest.send(subscription("NoSuchList", "s", "klaviyo"), "add", [change("a@x.com")])
 
 
 def test_rate_limit_honours_retry_after(fake):
@@ -166,7 +159,7 @@ def test_auth_failure_is_clear_and_does_not_leak_the_key(fake):
 
 def test_resending_a_batch_is_harmless(fake):
     dest = klaviyo(fake)
-    batch = [change("a@x.com", plan="pro"), change("b@x.com")]
+    batch = [change("a@x.com", fields={"plan": "pro"}), change("b@x.com")]
     for _ in range(2):
         assert dest.send(SUB, "add", batch).rejected == {}
     assert fake_klaviyo.members(fake, LIST) == {"a@x.com", "b@x.com"} and len(fake.profiles) == 2
@@ -178,7 +171,7 @@ def test_resending_a_batch_is_harmless(fake):
 def test_events_start_flows_and_a_resend_keeps_one_event(fake):
     dest = klaviyo(fake)
     flows = Subscription("vip_customers", "klaviyo", LIST, on_enter="event", on_exit="event")
-    batch = [change("a@x.com", plan="pro"), change("b@x.com", "exited"), change("bad")]
+    batch = [change("a@x.com", fields={"plan": "pro"}), change("b@x.com", "exited"), change("bad")]
     for _ in range(2):
         outcome = dest.send(flows, "event", batch)
         assert set(outcome.rejected) == {2} and "Invalid email" in outcome.rejected[2]
@@ -187,7 +180,7 @@ def test_events_start_flows_and_a_resend_keeps_one_event(fake):
     assert names == [("a@x.com", "Entered segment"), ("b@x.com", "Exited segment")]
     first = next(e for e in fake.events.values() if e["profile"]["data"]["attributes"]["email"] == "a@x.com")
     assert first["properties"] == {"segment": "vip_customers", "plan": "pro"}
-    assert first["time"] == "2026-11-01T12:00:00+00:00"
+    assert first["time"] == "2026-11-23T03:00:00+00:00"
     assert fake_klaviyo.members(fake, LIST) == set()
 
 

@@ -1,5 +1,4 @@
 """The Mailchimp destination against a local fake of the Marketing API over loopback."""
-import datetime as dt
 
 import httpx
 import pytest
@@ -7,28 +6,22 @@ import pytest
 from fakes import mailchimp as fake_mailchimp
 from fakes.mailchimp import API_KEY, AUDIENCE, LIST, SEGMENT
 from fakes.server import Faults
+from helpers.fast_destinations import change, pointed_at, serving, subscription
 from segwarehouse.errors import ValidationError
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied, NotFound
-from segwarehouse.sync.records import Change, Rejected, Subscription
+from segwarehouse.sync.records import Rejected, Subscription
 
-SUB = Subscription(segment="vip_customers", destination="mailchimp", list=LIST)
-AT = dt.datetime(2026, 11, 1, 12, 0)
-
-
-def change(identifier, kind="entered", **fields):
-    return Change(person_id=identifier, identifier=identifier, change=kind, changed_at=AT, run_id="r1",
-                  fields=fields)
+SUB = subscription(LIST, segment="vip_customers", destination="mailchimp")
 
 
 @pytest.fixture
 def fake():
-    with fake_mailchimp.make_fake() as server:
-        yield server
+    yield from serving(fake_mailchimp)
 
 
 def mailchimp(fake, **overrides):
-    return destination_for("mailchimp", {**fake_mailchimp.settings(fake.base_url), "timeout": 2, **overrides})
+    return pointed_at(fake_mailchimp, fake, "mailchimp", **overrides)
 
 
 def member(fake, email):
@@ -37,10 +30,11 @@ def member(fake, email):
 
 def test_adds_removes_and_updates_make_the_segment_exact(fake):
     dest = mailchimp(fake)
-    batch = [change("a@x.com", email="a@x.com", fname="Ann", plan="pro"), change("B@X.com"), change("c@x.com")]
+    batch = [change("a@x.com", fields={"email": "a@x.com", "fname": "Ann", "plan": "pro"}), change("B@X.com"),
+             change("c@x.com")]
     assert dest.send(SUB, "add", batch).rejected == {}
     assert dest.send(SUB, "remove", [change("b@x.com", "exited")]).rejected == {}
-    assert dest.send(SUB, "add", [change("a@x.com", "updated", plan="max")]).rejected == {}
+    assert dest.send(SUB, "add", [change("a@x.com", "updated", fields={"plan": "max"})]).rejected == {}
     assert fake_mailchimp.members(fake, LIST) == {"a@x.com", "c@x.com"}
     assert member(fake, "a@x.com")["merge_fields"] == {"FNAME": "Ann", "PLAN": "max"}
     # leaving the segment leaves the audience (and the person's consent) alone
@@ -49,14 +43,14 @@ def test_adds_removes_and_updates_make_the_segment_exact(fake):
 
 def test_merge_fields_setting_names_the_tags_and_picks_the_fields(fake):
     dest = mailchimp(fake, merge_fields={"first_name": "fname", "plan": "PLAN"})
-    dest.send(SUB, "add", [change("a@x.com", first_name="Ann", plan=None, internal_score=0.7)])
+    dest.send(SUB, "add", [change("a@x.com", fields={"first_name": "Ann", "plan": None, "internal_score": 0.7})])
     assert member(fake, "a@x.com")["merge_fields"] == {"FNAME": "Ann", "PLAN": ""}
 
 
 def test_existing_members_keep_their_subscription_status(fake):
     fake.audiences[AUDIENCE]["u@x.com"] = {"email_address": "u@x.com", "status": "unsubscribed",
                                            "merge_fields": {}}
-    mailchimp(fake).send(SUB, "add", [change("u@x.com", plan="pro")])
+    mailchimp(fake).send(SUB, "add", [change("u@x.com", fields={"plan": "pro"})])
     assert member(fake, "u@x.com") == {"email_address": "u@x.com", "status": "unsubscribed",
                                        "merge_fields": {"PLAN": "pro"}}
     assert fake_mailchimp.members(fake, LIST) == {"u@x.com"}
@@ -122,7 +116,7 @@ def test_auth_failure_is_clear_and_does_not_leak_the_key(fake):
 
 def test_resending_a_batch_is_harmless(fake):
     dest = mailchimp(fake)
-    batch = [change("a@x.com", plan="pro"), change("b@x.com")]
+    batch = [change("a@x.com", fields={"plan": "pro"}), change("b@x.com")]
     for _ in range(2):
         assert dest.send(SUB, "add", batch).rejected == {}
     assert fake_mailchimp.members(fake, LIST) == {"a@x.com", "b@x.com"} and len(fake.audiences[AUDIENCE]) == 2
@@ -135,7 +129,8 @@ def test_events_for_audience_members(fake):
     dest = mailchimp(fake)
     dest.send(SUB, "add", [change("a@x.com")])
     flows = Subscription("vip_customers", "mailchimp", LIST, on_enter="event", on_exit="event")
-    outcome = dest.send(flows, "event", [change("a@x.com", plan="pro", seats=3), change("a@x.com", "exited"),
+    outcome = dest.send(flows, "event", [change("a@x.com", fields={"plan": "pro", "seats": 3}),
+                                         change("a@x.com", "exited"),
                                          change("stranger@x.com")])
     assert outcome.rejected == {2: "HTTP 404 Resource Not Found: The requested resource could not be found."}
     assert [(e["email"], e["name"]) for e in fake.events] == [("a@x.com", "entered_segment"),
@@ -158,9 +153,9 @@ def test_data_center_comes_from_the_key_and_base_url_overrides_it():
 
 def test_list_must_name_audience_and_segment(fake):
     with pytest.raises(ValidationError, match="audience_id/segment_id"):
-        mailchimp(fake).send(Subscription("s", "mailchimp", "justanaudience"), "add", [change("a@x.com")])
+        mailchimp(fake).send(subscription("justanaudience", "s", "mailchimp"), "add", [change("a@x.com")])
     with pytest.raises(NotFound, match="static segment"):
-        mailchimp(fake).send(Subscription("s", "mailchimp", f"{AUDIENCE}/999"), "remove", [change("a@x.com")])
+        mailchimp(fake).send(subscription(f"{AUDIENCE}/999", "s", "mailchimp"), "remove", [change("a@x.com")])
 
 
 def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):

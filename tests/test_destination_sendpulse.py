@@ -6,10 +6,8 @@ import httpx
 import pytest
 
 from fakes import sendpulse as fake_module
-from fakes.sendpulse import CLIENT_SECRET, FakeSendPulse, LIST
-from helpers.fast_destinations import change, fast, subscription
-from segwarehouse.sync.destinations import destination_for
-from segwarehouse.sync.destinations.common import MISSING_IDENTIFIER
+from fakes.sendpulse import CLIENT_SECRET, LIST
+from helpers.fast_destinations import change, fast, pointed_at, serving, subscription
 from segwarehouse.sync.destinations.sendpulse import SendPulse
 from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected
@@ -19,13 +17,11 @@ SUB = subscription(LIST)
 
 @pytest.fixture
 def fake():
-    with FakeSendPulse() as server:
-        server.rate = None
-        yield server
+    yield from serving(fake_module)
 
 
 def destination(fake, **overrides) -> SendPulse:
-    return fast(destination_for("sp", {**fake_module.settings(fake.base_url), **overrides}))
+    return fast(pointed_at(fake_module, fake, "sp", **overrides))
 
 
 def test_adds_removes_and_updates_make_the_address_book_exact(fake):
@@ -71,7 +67,7 @@ def test_token_is_cached_and_fetched_again_once_after_a_401(fake):
     dest.send(SUB, "add", [change("late@example.com")])
     assert fake.tokens_issued == 2
     assert "late@example.com" in fake_module.members(fake, LIST)
-    statuses = [status for method, path, status in fake.journal if path.startswith("/addressbooks")]
+    statuses = [status for method, path, status in fake.log if path.startswith("/addressbooks")]
     assert statuses[-2:] == [401, 200]
 
 
@@ -139,7 +135,7 @@ def test_an_invalid_address_refuses_the_whole_batch_so_the_engine_can_split_it(f
 def test_people_without_an_email_are_rejected_by_index_and_the_rest_sent(fake):
     outcome = destination(fake).send(SUB, "add", [change("a@example.com"), change(None, person_id=7),
                                                   change("b@example.com")])
-    assert outcome.rejected == {1: MISSING_IDENTIFIER}
+    assert outcome.rejected == {1: "no email for this person"}
     assert fake_module.members(fake, LIST) == {"a@example.com", "b@example.com"}
 
 
@@ -154,12 +150,12 @@ def test_unknown_address_book_stops_instead_of_rejecting_everyone(fake):
 def test_rate_limit_is_honoured(fake):
     fake.rate = (3, 0.2)  # SendPulse sends no Retry-After: the client's backoff waits the window out
     dest = destination(fake)
-    dest._http.max_attempts = 200
+    dest.http.max_attempts = 200
     start = time.monotonic()
     for i in range(8):
         dest.send(SUB, "add", [change(f"p{i}@example.com")])
     assert len(fake_module.members(fake, LIST)) == 8
-    assert any(status == 429 for _, _, status in fake.journal)
+    assert 429 in fake.statuses()
     assert time.monotonic() - start >= 0.2  # at least one window had to pass
 
 

@@ -238,7 +238,7 @@ class SyncEngine:
         (after the batches in flight finished) when the destination could not be reached."""
         rejections: list[tuple[Change, str]] = []
         lock = threading.Lock()
-        retried_before = dest._http.stats.retried if dest._http else 0
+        retried_before = dest.retried
         failure: list[str] = []
         done = [0, time.monotonic()]
 
@@ -315,7 +315,7 @@ class SyncEngine:
                         submit(action, buffer)
             for future in in_flight:
                 future.result()
-        result.retried = (dest._http.stats.retried if dest._http else 0) - retried_before
+        result.retried = dest.retried - retried_before
         if began:
             dest.finish(sub, acknowledged=not failure)
         self.reporter.event("subscription_progress", segment=sub.segment, destination=sub.destination,

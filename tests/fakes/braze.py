@@ -9,8 +9,7 @@ import re
 import time
 from typing import Any
 
-from .loopback import LoopbackFake
-from .server import Request, Response, route
+from .server import FakeServer, Request, Response, route
 
 TYPE = "braze"
 LIST = "vip"  # the value written into the membership array attribute
@@ -21,7 +20,7 @@ IDENTIFIERS = ("external_id", "braze_id", "email", "phone", "user_alias")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class FakeBraze(LoopbackFake):
+class FakeBraze(FakeServer):
     rate = (3000, 3.0)
 
     def __init__(self, **kwargs):

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from .loopback import LoopbackFake
-from .server import Faults, Request, Response, route
+from .server import FakeServer, Faults, Request, Response, route
 
 TYPE = "iterable"
 LIST = "4242"
@@ -25,7 +24,7 @@ def error(status: int, code: str, msg: str, params: Any = None) -> Response:
     return Response(status, {"msg": msg, "code": code, "params": params})
 
 
-class FakeIterable(LoopbackFake):
+class FakeIterable(FakeServer):
     rate = (10, 1.0)
 
     def __init__(self, faults: Optional[Faults] = None, lists: tuple[str, ...] = (LIST,)):
@@ -121,11 +120,7 @@ class FakeIterable(LoopbackFake):
 
 
 def make_fake(faults: Optional[Faults] = None) -> FakeIterable:
-    """For end-to-end sync tests: no server-side rate window (tests that want one set `fake.rate`);
-    injected 429s still come through `faults`."""
-    fake = FakeIterable(faults)
-    fake.rate = None
-    return fake
+    return FakeIterable(faults).without_window()
 
 
 def settings(base_url: str) -> dict[str, Any]:

@@ -14,8 +14,7 @@ import uuid
 from typing import Any, Optional
 from urllib.parse import urlencode
 
-from .loopback import LoopbackFake
-from .server import Request, Response, route
+from .server import FakeServer, Request, Response, route
 
 TYPE = "klaviyo"
 LIST = "XyZ123"
@@ -40,7 +39,7 @@ def invalid(detail: str, pointer: str = "/data/") -> Response:
     return error(400, "invalid", "Invalid input.", detail, {"pointer": pointer})
 
 
-class FakeKlaviyo(LoopbackFake):
+class FakeKlaviyo(FakeServer):
     rate = (75, 1.0)  # the burst window of the profile endpoints, where nearly all traffic goes
 
     def __init__(self, lists=(LIST,), **kwargs):

@@ -12,8 +12,7 @@ import threading
 import uuid
 from typing import Any, Optional
 
-from .loopback import LoopbackFake
-from .server import Request, Response, route
+from .server import FakeServer, Request, Response, route
 
 TYPE = "mailchimp"
 AUDIENCE, SEGMENT = "a1b2c3d4e5", "4242"
@@ -38,7 +37,7 @@ def invalid(detail: str, field: str, message: str) -> Response:
     return problem(400, "Invalid Resource", detail, [{"field": field, "message": message}])
 
 
-class FakeMailchimp(LoopbackFake):
+class FakeMailchimp(FakeServer):
     rate = None  # Mailchimp limits concurrency, not a request rate; tests may set a window
 
     def __init__(self, **kwargs):

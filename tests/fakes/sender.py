@@ -11,8 +11,7 @@ import re
 from typing import Any, Optional
 from urllib.parse import unquote
 
-from .loopback import LoopbackFake
-from .server import Faults, Request, Response, route
+from .server import FakeServer, Faults, Request, Response, route
 
 TYPE = "sender"
 LIST = "eZVD4w"
@@ -21,7 +20,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_GROUP_CALL = 100
 
 
-class FakeSender(LoopbackFake):
+class FakeSender(FakeServer):
     rate = (60, 60.0)  # per-minute window
 
     def __init__(self, faults: Optional[Faults] = None, groups: tuple[str, ...] = (LIST,)):
@@ -121,11 +120,7 @@ def _invalid(field: str, message: str, status: int = 422) -> Response:
 
 
 def make_fake(faults: Optional[Faults] = None) -> FakeSender:
-    """For end-to-end sync tests: no server-side window (tests that want one set `fake.rate`);
-    injected 429s still come through `faults`."""
-    fake = FakeSender(faults)
-    fake.rate = None
-    return fake
+    return FakeSender(faults).without_window()
 
 
 def settings(base_url: str) -> dict[str, Any]:

@@ -11,8 +11,7 @@ import time
 from typing import Any, Optional
 from urllib.parse import parse_qs
 
-from .loopback import LoopbackFake
-from .server import Faults, Request, Response, route
+from .server import FakeServer, Faults, Request, Response, route
 
 TYPE = "sendpulse"
 LIST = "42"
@@ -21,7 +20,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_REMOVE = 100
 
 
-class FakeSendPulse(LoopbackFake):
+class FakeSendPulse(FakeServer):
     rate = (10, 1.0)  # documented 10 requests per second
 
     def __init__(self, faults: Optional[Faults] = None, books: tuple[str, ...] = (LIST,)):
@@ -114,11 +113,7 @@ def _emails(request: Request) -> list:
 
 
 def make_fake(faults: Optional[Faults] = None) -> FakeSendPulse:
-    """For end-to-end sync tests: no server-side rate window (tests that want one set `fake.rate`);
-    injected 429s still come through `faults`."""
-    fake = FakeSendPulse(faults)
-    fake.rate = None
-    return fake
+    return FakeSendPulse(faults).without_window()
 
 
 def settings(base_url: str) -> dict[str, Any]:

@@ -1,6 +1,9 @@
 """The base of every fake vendor server: a real HTTP server on loopback that keeps its own state,
 enforces auth, batch size and rate limit the way its vendor documents them, and injects faults on
-demand (429, 500, timeouts, dropped connections). Subclasses declare routes:
+demand (429, 500, timeouts, dropped connections). It answers at loopback speed (TCP_NODELAY: the
+handler writes headers and body separately, and with Nagle's algorithm the body would wait ~40 ms for
+the client's delayed ACK; a 0.02 s shutdown poll instead of 0.5 s), and journals every request before
+its answer leaves, so a test reading `log` right after a call sees that call. Subclasses declare routes:
 
     class FakeThing(FakeServer):
         @route("POST", r"/lists/(?P<list_id>[^/]+)/members")
@@ -82,13 +85,16 @@ class FakeServer:
         self.faults = faults or Faults()
         self.random = random.Random(self.faults.seed)
         self.lock = threading.RLock()  # handlers mutate state under this lock
-        self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every answered request
+        # (method, path, status, or None when the connection was dropped) of every request, journaled
+        # before the answer is written
+        self.log: list[tuple[str, str, Optional[int]]] = []
         self.window_start, self.window_count = time.monotonic(), 0
         self.routes = [(fn.route[0], fn.route[1], getattr(self, name))
                        for name, fn in vars_of(type(self)).items() if hasattr(fn, "route")]
         self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
 
     # --- to override ---------------------------------------------------------------------------
     def authorized(self, request: Request) -> bool:
@@ -118,8 +124,19 @@ class FakeServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def requests_to(self, method: str, pattern: str) -> list[tuple[str, str, int]]:
-        return [entry for entry in self.log if entry[0] == method and re.search(pattern, entry[1])]
+    def without_window(self):
+        """This server without its rate window, for end-to-end sync tests (tests that want one set
+        `rate`); injected 429s still come through `faults`."""
+        self.rate = None
+        return self
+
+    def requests_to(self, method: str, pattern: str) -> list[tuple[str, str, Optional[int]]]:
+        with self.lock:
+            return [entry for entry in self.log if entry[0] == method and re.search(pattern, entry[1])]
+
+    def statuses(self) -> list[Optional[int]]:
+        with self.lock:
+            return [status for _, _, status in self.log]
 
     # --- dispatch ------------------------------------------------------------------------------
     def _rate(self) -> tuple[bool, int, float]:
@@ -137,7 +154,13 @@ class FakeServer:
         return True, limit - self.window_count, reset_in
 
     def dispatch(self, request: Request) -> Optional[Response]:
-        """The response to send, or None to drop the connection."""
+        """The response to send, or None to drop the connection; journaled before it is sent."""
+        response = self._answer(request)
+        with self.lock:
+            self.log.append((request.method, request.path, response.status if response else None))
+        return response
+
+    def _answer(self, request: Request) -> Optional[Response]:
         with self.lock:
             draw = self.random.random()
             f = self.faults
@@ -176,6 +199,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # quiet
                 pass
@@ -201,8 +225,6 @@ class FakeServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                with server.lock:
-                    server.log.append((request.method, request.path, response.status))
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

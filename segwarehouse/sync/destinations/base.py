@@ -20,6 +20,8 @@ class Destination:
     type: ClassVar[str]
     batch_size: ClassVar[int]                    # most changes one send() may be given
     rate: ClassVar[Optional[RateLimit]] = None   # documented request rate, None when unlimited
+    # an optional setting that replaces rate's request count (plans differ), over the same window
+    rate_setting: ClassVar[Optional[str]] = None
     default_identifier: ClassVar[str] = "email"  # `key` or a name from people.identifiers
     default_base_url: ClassVar[str] = ""
     required_settings: ClassVar[tuple[str, ...]] = ()
@@ -34,6 +36,9 @@ class Destination:
     # read in a stable order; False saves the warehouse a sort
     ordered: ClassVar[bool] = True
     actions: ClassVar[tuple[str, ...]] = ("add", "remove", "event")  # what send() accepts
+    # what to check when the vendor answers 401 / 403 (replies.check; by default: the secret settings)
+    refused: ClassVar[str] = ""
+    denied: ClassVar[str] = ""
     # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries,
     # batch_size lowers the vendor's limit (never raises it)
     common_settings: ClassVar[tuple[str, ...]] = ("type", "base_url", "timeout", "max_removal_ratio",
@@ -42,17 +47,32 @@ class Destination:
     def __init__(self, name: str, settings: dict[str, Any]):
         self.name = name
         self.settings = settings
-        self._http: Optional[Http] = None
+        self._clients: dict[str, Http] = {}  # endpoint family ("" for `http`) -> its client
         self.root: Optional[Path] = None  # the project directory (relative paths of file destinations)
         if settings.get("batch_size"):
             self.batch_size = min(int(settings["batch_size"]), type(self).batch_size)
+        if self.rate and self.rate_setting and settings.get(self.rate_setting):
+            self.rate = RateLimit(int(settings[self.rate_setting]), self.rate.per_seconds)
+        self.base_url = str(settings.get("base_url") or self.vendor_url())
+
+    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        """Deliver one batch for one of the destination's `actions` (see deliver)."""
+        if action not in self.actions:
+            raise ValueError(f"{self.type} does not support '{action}' (actions: {', '.join(self.actions)})")
+        return self.deliver(subscription, action, batch)
 
     # --- to implement -------------------------------------------------------------------------
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
         """Deliver one batch (len <= batch_size) for one action. Return the records the vendor
         rejected (by index); raise records.Rejected when it refused the batch as a whole, GaveUp
-        (from Http) when it could not be reached. Must be idempotent: a batch may be sent again."""
+        (from Http, or replies.stop) when it could not be reached or refused our settings. Must be
+        idempotent: a batch may be sent again."""
         raise NotImplementedError
+
+    def vendor_url(self) -> str:
+        """The vendor's address when `base_url` is not set (override when a setting decides it; raise
+        ValidationError when it cannot be known)."""
+        return self.default_base_url
 
     def begin(self, subscription: Subscription, through_run_id: str, full: bool) -> None:
         """Called before the first send() of a subscription's sync (files open a temporary file here)."""
@@ -83,24 +103,33 @@ class Destination:
     def connect(self) -> None:
         """Open the HTTP client ahead of the first send (the engine calls it while the warehouse
         computes the changes); destinations without HTTP have nothing to do."""
-        if self.settings.get("base_url") or self.default_base_url:
+        if self.base_url:
             self.http  # noqa: B018 - creates the client
 
     @property
     def http(self) -> Http:
-        with _HTTP_LOCK:  # batches are sent from several threads: one client, one rate limit
-            if self._http is None:
-                self._http = self._new_http()
-        return self._http
+        """The client at the destination's `rate`."""
+        return self.client("", self.rate)
 
-    def _new_http(self) -> Http:
-        return Http(str(self.settings.get("base_url") or self.default_base_url),
-                    headers=self.headers(), auth=self.auth(),
-                    timeout=float(self.settings.get("timeout", 30)), limit=self.rate,
-                    retry_after=self.retry_after,
-                    max_attempts=int(self.settings.get("max_attempts", 8)),
-                    backoff=float(self.settings.get("backoff", 0.5)))
+    def client(self, family: str, limit: Optional[RateLimit]) -> Http:
+        """The client of one family of endpoints, made once at `limit` with the destination's base
+        URL, credentials and retry settings; a vendor whose endpoint families have rates of their own
+        (Klaviyo) asks for one per family. Batches are sent from several threads: one client, one
+        rate limit per family."""
+        with _HTTP_LOCK:
+            if family not in self._clients:
+                self._clients[family] = Http(self.base_url, headers=self.headers(), auth=self.auth(),
+                                             timeout=float(self.settings.get("timeout", 30)), limit=limit,
+                                             retry_after=self.retry_after,
+                                             max_attempts=int(self.settings.get("max_attempts", 8)),
+                                             backoff=float(self.settings.get("backoff", 0.5)))
+            return self._clients[family]
+
+    @property
+    def retried(self) -> int:
+        """Requests sent again after a fault, over every client of this destination."""
+        return sum(c.stats.retried for c in list(self._clients.values()))
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+        for http in list(self._clients.values()):
+            http.close()

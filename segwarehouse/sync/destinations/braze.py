@@ -13,9 +13,9 @@ import httpx
 
 from ...errors import ValidationError
 from ..http import RateLimit, retry_after_header
-from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
+from ..records import EVENT, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body_of, check_access, check_found, clip, event_name, iso_time, jsonable, present
+from .replies import body, check, clip, event_name, identified, iso_time, jsonable
 
 MEMBERSHIP = "segwarehouse_segments"
 MIN_WAIT, MAX_WAIT = 0.5, 60.0  # seconds, around the reset the server announced
@@ -32,13 +32,11 @@ class Braze(Destination):
     secret_settings = ("api_key",)
     optional_settings = ("instance",)  # e.g. iad-01 -> https://rest.iad-01.braze.com (or give base_url)
 
-    def __init__(self, name: str, settings: dict[str, Any]):
-        super().__init__(name, settings)
-        if not settings.get("base_url"):
-            if not settings.get("instance"):
-                raise ValidationError(f"destination {name!r} (braze): set `instance` (like iad-01) "
-                                      f"or `base_url` (your REST endpoint)")
-            self.default_base_url = f"https://rest.{settings['instance']}.braze.com"
+    def vendor_url(self) -> str:
+        if not self.settings.get("instance"):
+            raise ValidationError(f"destination {self.name!r} (braze): set `instance` (like iad-01) "
+                                  f"or `base_url` (your REST endpoint)")
+        return f"https://rest.{self.settings['instance']}.braze.com"
 
     @property
     def id_field(self) -> str:
@@ -61,25 +59,19 @@ class Braze(Destination):
         return None if wait is None else min(MAX_WAIT, max(MIN_WAIT, wait))
 
     # --- sending -------------------------------------------------------------------------------
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
-        outcome = Outcome()
-        objects, indexes = [], []  # what is sent, and which batch index each object stands for
-        for index, change in enumerate(batch):
-            if not present(change.identifier):
-                outcome.rejected[index] = f"no {self.identifier} for this person"
-                continue
-            objects.append(self._object(subscription, action, change))
-            indexes.append(index)
-        if not objects:
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        indexes, rejected = identified(batch, self.identifier)  # the batch index each object stands for
+        outcome = Outcome(rejected)
+        if not indexes:
             return outcome
+        objects = [self._object(subscription, action, batch[index]) for index in indexes]
         array = "events" if action == EVENT else "attributes"
         response = self.http.request("POST", "/users/track", json={array: objects})
-        check_access(self.name, response)
-        check_found(self.name, response, "base_url (your Braze REST endpoint)")
-        body = body_of(response) or {}
+        check(self, response, missing="the endpoint (base_url, your Braze REST endpoint)")
+        answer = body(response) or {}
         if not response.is_success:
-            raise Rejected(clip(f"HTTP {response.status_code}: {body.get('message') or response.text}"))
-        for error in body.get("errors") or []:
+            raise Rejected(clip(f"HTTP {response.status_code}: {answer.get('message') or response.text}"))
+        for error in answer.get("errors") or []:
             position = error.get("index") if isinstance(error, dict) else None
             if isinstance(position, int) and 0 <= position < len(indexes):
                 outcome.rejected[indexes[position]] = clip(error.get("type") or error)
@@ -95,9 +87,7 @@ class Braze(Destination):
                     "properties": properties}
         if action == REMOVE:
             return {**who, MEMBERSHIP: {"remove": [self._value(subscription)]}}
-        if action != ADD:
-            raise ValueError(f"braze cannot {action!r}")
-        # fields never overwrite the identifier or the membership array
+        # ADD: fields never overwrite the identifier or the membership array
         fields = {k: v for k, v in jsonable(change.fields).items() if k not in (self.id_field, MEMBERSHIP)}
         return {**fields, **who, MEMBERSHIP: {"add": [self._value(subscription)]}}
 

@@ -47,7 +47,7 @@ class CsvFiles(Destination):
         self._writer = csv.writer(self._file)
         self._writer.writerow(COLUMNS)
 
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
         for c in batch:
             change = "exited" if action == REMOVE else c.change
             if action == EVENT and c.change == "updated":

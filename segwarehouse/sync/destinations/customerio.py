@@ -6,15 +6,14 @@ deterministic ULIDs: a resent batch is de-duplicated by Customer.io. A v2 207 li
 refused by batch_index: those become per-record rejections, the rest went through."""
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-
-from ..http import GaveUp, RateLimit
+from ..http import RateLimit
 from ..records import EVENT, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
+from .replies import body, check, event_name, stop, unix_time
 
 if TYPE_CHECKING:
     import httpx
@@ -54,7 +53,7 @@ class CustomerIO(Destination):
         return str(self.settings["site_id"]), str(self.settings["api_key"])
 
     # --- send -----------------------------------------------------------------------------------
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
         if action == REMOVE:
             self._membership(subscription, "remove_customers", batch)
             return Outcome()
@@ -79,10 +78,10 @@ class CustomerIO(Destination):
                 "attributes": dict(change.fields)}
 
     def _event(self, subscription: Subscription, change: Change) -> dict[str, Any]:
-        name = "Exited segment" if change.change == "exited" else "Entered segment"
-        seconds = calendar.timegm(change.changed_at.utctimetuple())  # naive warehouse timestamps are UTC
+        seconds = unix_time(change.changed_at)
         seed = f"{self.name}|{subscription.segment}|{change.person_id}|{change.run_id}|{change.change}"
-        return {"type": "person", "identifiers": self._identifiers(change), "action": "event", "name": name,
+        return {"type": "person", "identifiers": self._identifiers(change), "action": "event",
+                "name": event_name(change.change),
                 "id": ulid(seconds * 1000, seed), "timestamp": seconds,
                 "attributes": {"segment": subscription.segment, "split": change.split, **change.fields}}
 
@@ -92,7 +91,7 @@ class CustomerIO(Destination):
             "POST", f"/api/v1/segments/{subscription.list}/{verb}",
             params={"id_type": ID_TYPES[self.identifier]}, json={"ids": [c.identifier for c in batch]})
         if response.status_code // 100 != 2:
-            self._fail(response, f"{verb} to segment {subscription.list}")
+            self._fail(response, f"{verb} to segment {subscription.list}", f"segment {subscription.list} (`list:`)")
 
     def _v2(self, entries: list[dict[str, Any]]) -> dict[int, str]:
         """POST entries in requests under the size limits; {index: reason} of those refused."""
@@ -119,30 +118,27 @@ class CustomerIO(Destination):
                                      headers={"Content-Type": "application/json"})
         if response.status_code == 207:
             refused = {}
-            for error in _json(response).get("errors") or []:
+            for error in self._answer(response).get("errors") or []:
                 position = error.get("batch_index")
                 if isinstance(position, int) and 0 <= position < len(chunk):
                     reason = " ".join(str(error[k]) for k in ("reason", "field", "message") if error.get(k))
                     refused[chunk[position][0]] = reason or "refused by Customer.io"
             return refused
         if response.status_code // 100 != 2:
-            self._fail(response, "v2 batch")
+            self._fail(response, "v2 batch", "the v2 batch endpoint (base_url)")
         return {}
 
-    def _fail(self, response: httpx.Response, what: str) -> None:
+    def _fail(self, response: httpx.Response, what: str, missing: str) -> None:
         """400: the request's records were refused (the engine splits the batch to find which);
         401/403/404: our credentials or the segment id are wrong, nothing will go through."""
-        message = _json(response).get("meta", {}).get("error") or _json(response).get("message") or ""
         if response.status_code in (400, 422):
+            answer = self._answer(response)
+            message = answer.get("meta", {}).get("error") or answer.get("message") or ""
             raise Rejected(f"Customer.io {response.status_code}: {message or 'bad request'}")
-        hint = {401: "check site_id and api_key", 403: "check site_id and api_key",
-                404: "check the segment id (`list:`)"}.get(response.status_code, "")
-        raise GaveUp(f"Customer.io refused {what}: HTTP {response.status_code} {message} {hint}".strip())
+        check(self, response, missing)
+        raise stop(self, f"Customer.io refused {what}", response)
 
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    @staticmethod
+    def _answer(response: httpx.Response) -> dict[str, Any]:
+        answer = body(response)
+        return answer if isinstance(answer, dict) else {}

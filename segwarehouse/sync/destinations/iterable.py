@@ -10,7 +10,6 @@ change so that a resent batch updates the same events instead of starting flows 
 """
 from __future__ import annotations
 
-import calendar
 import hashlib
 from typing import Any, ClassVar, Optional, Sequence
 
@@ -19,9 +18,8 @@ import httpx
 from ..http import RateLimit
 from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .common import body, identified, plain_fields, stop, vendor_message
+from .replies import body, check, event_name, identified, jsonable, stop, unix_time, vendor_message
 
-EVENT_NAMES = {"entered": "Entered segment", "exited": "Exited segment", "updated": "Updated segment"}
 # failedUpdates keys -> the reason written to segment_sync_rejections
 FAILURES = {
     "invalidEmails": "invalid email", "invalidUserIds": "invalid userId",
@@ -39,13 +37,11 @@ class Iterable(Destination):
     default_base_url = "https://api.iterable.com"  # EU projects: base_url: https://api.eu.iterable.com
     required_settings = ("api_key",)
     optional_settings = ("requests_per_second",)
+    rate_setting = "requests_per_second"
     secret_settings: ClassVar[tuple[str, ...]] = ("api_key",)
     actions = (ADD, REMOVE, EVENT)
-
-    def __init__(self, name: str, settings: dict[str, Any]):
-        super().__init__(name, settings)
-        if settings.get("requests_per_second"):
-            self.rate = RateLimit(int(settings["requests_per_second"]), 1.0)
+    refused = "Iterable refused the API key; check api_key (and base_url for EU projects)"
+    denied = "the API key may not do this (a server-side key is needed)"
 
     def headers(self) -> dict[str, str]:
         return {"Api-Key": str(self.settings.get("api_key") or "")}
@@ -54,10 +50,8 @@ class Iterable(Destination):
     def id_field(self) -> str:
         return "email" if self.identifier == "email" else "userId"
 
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
-        if action not in self.actions:
-            raise ValueError(f"iterable does not support '{action}' (actions: {', '.join(self.actions)})")
-        keep, rejected = identified(batch)
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        keep, rejected = identified(batch, self.identifier)
         if not keep:
             return Outcome(rejected)
         if action == EVENT:
@@ -68,28 +62,19 @@ class Iterable(Destination):
             return Outcome(rejected)
         list_id = self._list_id(subscription)
         if action == ADD:
-            people = [{**self._who(batch[i]), "dataFields": plain_fields(batch[i].fields)} for i in keep]
+            people = [{**self._who(batch[i]), "dataFields": jsonable(batch[i].fields)} for i in keep]
             response = self.http.request("POST", "/api/lists/subscribe", json={
                 "listId": list_id, "subscribers": people, "updateExistingUsersOnly": False})
         else:
             response = self.http.request("POST", "/api/lists/unsubscribe", json={
                 "listId": list_id, "subscribers": [self._who(batch[i]) for i in keep]})
-        self._check(response, list_id)
+        check(self, response, missing=f"list {list_id}")
+        if response.status_code != 200:
+            raise Rejected(f"Iterable refused the batch: {describe(response)}")
         rejected.update(self._failures(body(response), batch, keep, removing=action == REMOVE))
         return Outcome(rejected)
 
     # --- responses ----------------------------------------------------------------------------
-    def _check(self, response: httpx.Response, list_id: int) -> None:
-        if response.status_code == 200:
-            return
-        if response.status_code == 401:
-            raise stop(self, "Iterable refused the API key; check api_key (and base_url for EU projects)", response)
-        if response.status_code == 403:
-            raise stop(self, "the API key may not do this (a server-side key is needed)", response)
-        if response.status_code == 404:
-            raise stop(self, f"list {list_id} not found", response)
-        raise Rejected(f"Iterable refused the batch: {describe(response)}")
-
     def _failures(self, data: Any, batch: Sequence[Change], keep: list[int], removing: bool) -> dict[int, str]:
         """failedUpdates (and the older top-level invalidEmails / invalidUserIds) by batch index."""
         if not isinstance(data, dict):
@@ -122,14 +107,13 @@ class Iterable(Destination):
         """One event; None when tracked, else the reason this record is rejected."""
         response = self.http.request("POST", "/api/events/track", json={
             **self._who(change),
-            "eventName": EVENT_NAMES.get(change.change, "Entered segment"),
+            "eventName": event_name(change.change),
             "id": event_id(self.name, subscription.segment, change),
-            "createdAt": calendar.timegm(change.changed_at.utctimetuple()),
+            "createdAt": unix_time(change.changed_at),
             "dataFields": {"segment": subscription.segment, "change": change.change, "split": change.split,
-                           **plain_fields(change.fields)},
+                           **jsonable(change.fields)},
         })
-        if response.status_code in (401, 403):
-            self._check(response, 0)
+        check(self, response)
         if response.status_code == 200:
             return None
         return f"Iterable refused the event: {describe(response)}"

@@ -10,15 +10,14 @@ client; normal answers carry RateLimit-* headers and a 429 carries Retry-After (
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, Optional, Sequence
 
 import httpx
 
 from ..http import Http, RateLimit
-from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
+from ..records import ADD, EVENT, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body_of, check_access, check_found, clip, event_name, iso_time, jsonable, present
+from .replies import body, check, clip, event_name, identified, iso_time, jsonable
 
 REVISION = "2025-10-15"
 # people.identifiers names that are Klaviyo profile identifiers; anything else (key, ...) is external_id
@@ -44,9 +43,6 @@ class Klaviyo(Destination):
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
         self.profile_ids: dict[str, str] = {}  # identifier -> Klaviyo profile id, for this sync
-        self._profiles: Optional[Http] = None
-        self._events: Optional[Http] = None
-        self._creating = threading.Lock()  # batches may be sent from several threads
 
     @property
     def id_attribute(self) -> str:
@@ -57,42 +53,19 @@ class Klaviyo(Destination):
                 "revision": REVISION, "Accept": "application/vnd.api+json",
                 "Content-Type": "application/vnd.api+json"}
 
-    def _client(self, limit: Optional[RateLimit]) -> Http:
-        """A client like the base's `http`, for an endpoint family with its own rate."""
-        return Http(str(self.settings.get("base_url") or self.default_base_url), headers=self.headers(),
-                    timeout=float(self.settings.get("timeout", 30)), limit=limit, retry_after=self.retry_after,
-                    max_attempts=int(self.settings.get("max_attempts", 8)),
-                    backoff=float(self.settings.get("backoff", 0.5)))
-
     @property
     def profiles(self) -> Http:
-        with self._creating:
-            if self._profiles is None:
-                self._profiles = self._client(self.profile_rate)
-        return self._profiles
+        return self.client("profiles", self.profile_rate)
 
     @property
     def events(self) -> Http:
-        with self._creating:
-            if self._events is None:
-                self._events = self._client(self.event_rate)
-        return self._events
-
-    def close(self) -> None:
-        super().close()
-        for client in (self._profiles, self._events):
-            if client is not None:
-                client.close()
+        return self.client("events", self.event_rate)
 
     # --- sending -------------------------------------------------------------------------------
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
-        outcome = Outcome()
-        people = {}
-        for index, change in enumerate(batch):
-            if present(change.identifier):
-                people[index] = change
-            else:
-                outcome.rejected[index] = f"no {self.identifier} for this person"
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        keep, rejected = identified(batch, self.identifier)
+        outcome = Outcome(rejected)
+        people = {index: batch[index] for index in keep}
         if action == EVENT:
             for index, change in people.items():
                 reason = self._event(subscription, change)
@@ -108,11 +81,8 @@ class Klaviyo(Destination):
                 else:
                     outcome.rejected[index] = reason
             self._relationships(subscription, "POST", ids)
-        elif action == REMOVE:
-            # a person Klaviyo does not know is not in the list: nothing to do, and nobody is created
+        else:  # REMOVE: a person Klaviyo does not know is not in the list: nothing to do, nobody is created
             self._relationships(subscription, "DELETE", self._lookup([c.identifier for c in people.values()]))
-        else:
-            raise ValueError(f"klaviyo cannot {action!r}")
         return outcome
 
     def _relationships(self, subscription: Subscription, method: str, ids: list[str]) -> None:
@@ -121,7 +91,7 @@ class Klaviyo(Destination):
         data = [{"type": "profile", "id": profile_id} for profile_id in dict.fromkeys(ids)]
         response = self.http.request(method, f"/lists/{subscription.list}/relationships/profiles/",
                                      content=json.dumps({"data": data}))
-        self._check(response, f"the list id ({subscription.list!r})")
+        check(self, response, missing=f"the list id ({subscription.list!r})")
         if not response.is_success:
             raise Rejected(self._reason(response))
 
@@ -134,20 +104,20 @@ class Klaviyo(Destination):
         attributes, properties = self._profile_attributes(change)
         profile: dict[str, Any] = {"type": "profile", "attributes": {**attributes, "properties": properties}}
         response = self.profiles.request("POST", "/profile-import/", content=json.dumps({"data": profile}))
-        self._check(response, "base_url")
-        body = body_of(response) or {}
+        check(self, response, missing="the endpoint (base_url)")
+        answer = body(response) or {}
         if response.status_code == 409:  # the identifiers belong to an existing profile: use that one
-            profile_id = self._duplicate(body)
+            profile_id = self._duplicate(answer)
             if not profile_id:
                 return None, self._reason(response)
             if properties:  # the fields still belong on the person's profile: send them by id
                 update = {"type": "profile", "id": profile_id, "attributes": {"properties": properties}}
                 response = self.profiles.request("POST", "/profile-import/", content=json.dumps({"data": update}))
-                self._check(response, "base_url")
+                check(self, response, missing="the endpoint (base_url)")
                 if not response.is_success:
                     return None, self._reason(response)
         elif response.is_success:
-            profile_id = str(body["data"]["id"])
+            profile_id = str(answer["data"]["id"])
         else:
             return None, self._reason(response)
         self.profile_ids[identifier] = profile_id
@@ -170,17 +140,17 @@ class Klaviyo(Destination):
             query = {"filter": f"any({self.id_attribute},{json.dumps(chunk)})", "page[size]": str(LOOKUP_PAGE)}
             while query:
                 response = self.profiles.request("GET", "/profiles/", params=query)
-                self._check(response, "base_url")
+                check(self, response, missing="the endpoint (base_url)")
                 if not response.is_success:
                     raise Rejected(self._reason(response))
-                body = body_of(response) or {}
-                for profile in body.get("data") or []:
+                answer = body(response) or {}
+                for profile in answer.get("data") or []:
                     value = (profile.get("attributes") or {}).get(self.id_attribute)
                     if value is not None:
                         self.profile_ids[str(value)] = str(profile["id"])
                         found.append(str(profile["id"]))
                 # the next link repeats filter and cursor: send them as parameters of the same path
-                following = (body.get("links") or {}).get("next")
+                following = (answer.get("links") or {}).get("next")
                 query = dict(httpx.URL(following).params) if following else {}
         return found
 
@@ -195,17 +165,13 @@ class Klaviyo(Destination):
             "profile": {"data": {"type": "profile", "attributes": {self.id_attribute: str(change.identifier)}}},
         }}
         response = self.events.request("POST", "/events/", content=json.dumps({"data": event}))
-        self._check(response, "base_url")
+        check(self, response, missing="the endpoint (base_url)")
         return "" if response.is_success else self._reason(response)
 
     # --- reading answers -----------------------------------------------------------------------
-    def _check(self, response: httpx.Response, what: str) -> None:
-        check_access(self.name, response)
-        check_found(self.name, response, what)
-
     @staticmethod
-    def _duplicate(body: dict[str, Any]) -> Optional[str]:
-        for error in body.get("errors") or []:
+    def _duplicate(answer: dict[str, Any]) -> Optional[str]:
+        for error in answer.get("errors") or []:
             profile_id = ((error or {}).get("meta") or {}).get("duplicate_profile_id")
             if profile_id:
                 return str(profile_id)
@@ -214,8 +180,8 @@ class Klaviyo(Destination):
     @staticmethod
     def _reason(response: httpx.Response) -> str:
         """The first JSON:API error's detail (or title), else the status."""
-        body = body_of(response)
-        errors = body.get("errors") if isinstance(body, dict) else None
+        answer = body(response)
+        errors = answer.get("errors") if isinstance(answer, dict) else None
         if errors and isinstance(errors[0], dict):
             first = errors[0]
             return clip(f"HTTP {response.status_code} {first.get('code') or ''}: "

@@ -19,12 +19,11 @@ from typing import Any, Sequence
 import httpx
 
 from ...errors import ValidationError
-from ..records import ADD, EVENT, REMOVE, Change, Outcome, Rejected, Subscription
+from ..records import ADD, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body_of, check_access, check_found, clip, iso_time, jsonable, present
+from .replies import body, check, clip, event_name, identified, iso_time, jsonable
 
 DATA_CENTER = re.compile(r"-([a-z]{2,4}\d{1,3})$")
-EVENT_NAMES = {"entered": "entered_segment", "updated": "entered_segment", "exited": "exited_segment"}
 
 
 class Mailchimp(Destination):
@@ -35,28 +34,24 @@ class Mailchimp(Destination):
     secret_settings = ("api_key",)
     optional_settings = ("merge_fields",)  # {field: MERGE_TAG}, e.g. {first_name: FNAME}
 
-    def __init__(self, name: str, settings: dict[str, Any]):
-        super().__init__(name, settings)
-        if not settings.get("base_url"):
-            found = DATA_CENTER.search(str(settings.get("api_key") or ""))
-            if not found:
-                raise ValidationError(f"destination {name!r} (mailchimp): the api_key does not end in a "
-                                      f"data center such as -us6; set base_url")
-            self.default_base_url = f"https://{found.group(1)}.api.mailchimp.com/3.0"
+    def vendor_url(self) -> str:
+        found = DATA_CENTER.search(str(self.settings.get("api_key") or ""))
+        if not found:
+            raise ValidationError(f"destination {self.name!r} (mailchimp): the api_key does not end in a "
+                                  f"data center such as -us6; set base_url")
+        return f"https://{found.group(1)}.api.mailchimp.com/3.0"
 
     def auth(self) -> tuple[str, str]:
         return "segwarehouse", str(self.settings.get("api_key") or "")  # any user name, the key as password
 
     # --- sending -------------------------------------------------------------------------------
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
         audience, segment = self._ids(subscription)
-        outcome = Outcome()
+        keep, rejected = identified(batch, self.identifier)
+        outcome = Outcome(rejected)
         by_email: dict[str, list[int]] = {}  # lower-cased email -> batch indexes (Mailchimp ignores case)
-        for index, change in enumerate(batch):
-            if present(change.identifier):
-                by_email.setdefault(str(change.identifier).strip().lower(), []).append(index)
-            else:
-                outcome.rejected[index] = f"no {self.identifier} for this person"
+        for index in keep:
+            by_email.setdefault(str(batch[index].identifier).strip().lower(), []).append(index)
         if not by_email:
             return outcome
         if action == ADD:
@@ -70,14 +65,12 @@ class Mailchimp(Destination):
         elif action == REMOVE:
             # emails not in the audience are not in the segment either: nothing to do, not an error
             self._segment(audience, segment, "members_to_remove", list(by_email))
-        elif action == EVENT:
+        else:  # EVENT
             for email, indexes in by_email.items():
                 for index in indexes:
                     reason = self._event(audience, subscription, email, batch[index])
                     if reason:
                         outcome.rejected[index] = reason
-        else:
-            raise ValueError(f"mailchimp cannot {action!r}")
         return outcome
 
     def _ids(self, subscription: Subscription) -> tuple[str, str]:
@@ -98,9 +91,9 @@ class Mailchimp(Destination):
             members.append(member)
         response = self.http.request("POST", f"/lists/{audience}",
                                      json={"members": members, "update_existing": True})
-        body = self._body(response, f"the audience id ({audience!r})")
+        answer = self._answer(response, f"the audience id ({audience!r})")
         refused = {}
-        for error in body.get("errors") or []:
+        for error in answer.get("errors") or []:
             reason = clip(f"{error.get('error')} ({error.get('error_code')})" if error.get("error_code")
                           else error.get("error"))
             refused[str(error.get("email_address", "")).lower()] = reason
@@ -120,9 +113,9 @@ class Mailchimp(Destination):
 
     def _segment(self, audience: str, segment: str, key: str, emails: list[str]) -> dict[str, str]:
         response = self.http.request("POST", f"/lists/{audience}/segments/{segment}", json={key: emails})
-        body = self._body(response, f"the audience and static segment ids ({audience}/{segment})")
+        answer = self._answer(response, f"the audience and static segment ids ({audience}/{segment})")
         refused = {}
-        for error in body.get("errors") or []:
+        for error in answer.get("errors") or []:
             for email in error.get("email_addresses") or []:
                 refused[str(email).lower()] = clip(error.get("error"))
         return refused
@@ -133,27 +126,26 @@ class Mailchimp(Destination):
         properties = {"segment": subscription.segment,
                       **{k: "" if v is None else str(v) for k, v in jsonable(change.fields).items()}}
         response = self.http.request("POST", f"/lists/{audience}/members/{member}/events", json={
-            "name": EVENT_NAMES.get(change.change, "entered_segment"), "properties": properties,
+            "name": event_name(change.change).lower().replace(" ", "_"), "properties": properties,
             "occurred_at": iso_time(change.changed_at)})
-        check_access(self.name, response)
+        check(self, response)  # a 404 is this person's: not in the audience
         return "" if response.is_success else self._problem(response)
 
     # --- reading answers -----------------------------------------------------------------------
-    def _body(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        check_access(self.name, response)
-        check_found(self.name, response, what)
+    def _answer(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        check(self, response, missing=what)
         if not response.is_success:
             raise Rejected(self._problem(response))
-        body = body_of(response)
-        return body if isinstance(body, dict) else {}
+        answer = body(response)
+        return answer if isinstance(answer, dict) else {}
 
     @staticmethod
     def _problem(response: httpx.Response) -> str:
         """An application/problem+json answer as one line: title, detail, field errors."""
-        body = body_of(response)
-        if not isinstance(body, dict):
+        answer = body(response)
+        if not isinstance(answer, dict):
             return f"HTTP {response.status_code}"
-        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in body.get("errors") or []
+        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in answer.get("errors") or []
                            if isinstance(e, dict))
-        return clip(f"HTTP {response.status_code} {body.get('title') or ''}: {body.get('detail') or ''}"
+        return clip(f"HTTP {response.status_code} {answer.get('title') or ''}: {answer.get('detail') or ''}"
                     + (f" ({fields})" if fields else ""))

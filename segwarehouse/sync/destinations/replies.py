@@ -1,15 +1,27 @@
-"""What reading vendor answers has in common: bodies that may not be JSON, credentials refused,
-values that must become JSON. Errors name the destination and the HTTP status, never a credential
-and never a refused response's body (some vendors echo the key back)."""
+"""What the destinations share in building requests and reading their vendors' answers: JSON-safe
+field values and times, event names, which changes carry an identifier, bodies that may not be JSON,
+the vendor's own words for an error, and stopping a sync when our credentials, a list or an endpoint
+are refused.
+
+Errors name the destination, its type and the HTTP status; a vendor's message is taken only from a
+few short JSON fields (never the raw body), clipped, and every secret setting is masked out of the
+whole text, since some vendors echo the key back."""
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import decimal
-from typing import Any, Optional
-
-import httpx
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from ..http import GaveUp
+from ..records import Change
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .base import Destination
+
+MESSAGE_KEYS = ("message", "msg", "error_description", "error")
 
 
 class AccessDenied(GaveUp):
@@ -21,45 +33,26 @@ class NotFound(GaveUp):
     """The vendor does not know the list or endpoint (404): a setting is wrong, not a record."""
 
 
-def body_of(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def clip(text: Any, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def check_access(name: str, response: httpx.Response, what: str = "api_key") -> None:
-    """Raise AccessDenied on 401/403 (without the body: it may echo the credential)."""
-    if response.status_code in (401, 403):
-        refused = "refused the credentials" if response.status_code == 401 else "denied permission"
-        raise AccessDenied(f"destination {name!r}: HTTP {response.status_code}, the vendor {refused}; "
-                           f"check {what} and its permissions")
-
-
-def check_found(name: str, response: httpx.Response, what: str) -> None:
-    if response.status_code == 404:
-        raise NotFound(f"destination {name!r}: HTTP 404 for {response.request.method} "
-                       f"{response.request.url.path}; check {what}")
-
-
+# --- values we send ---------------------------------------------------------------------------------
 def jsonable(value: Any) -> Any:
-    """Warehouse values (dates, decimals) as JSON values, so `fields` can ride along."""
-    if isinstance(value, dict):
+    """A warehouse value as JSON: datetimes as ISO 8601 with an offset (naive ones are UTC), dates and
+    times as ISO strings, decimals as numbers, UUIDs as text, bytes as hex, anything else unknown as
+    text; mappings and sequences value by value."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):
+        return iso_time(value)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [jsonable(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return iso_time(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)  # uuid.UUID and anything else
 
 
 def iso_time(moment: dt.datetime) -> str:
@@ -69,9 +62,95 @@ def iso_time(moment: dt.datetime) -> str:
     return moment.isoformat()
 
 
+def unix_time(moment: dt.datetime) -> int:
+    """Whole seconds since the epoch; warehouse timestamps without an offset are UTC."""
+    return calendar.timegm(moment.utctimetuple())
+
+
 def event_name(change: str) -> str:
+    """The event an `event` action sends: people who exited leave, everyone else entered."""
     return "Exited segment" if change == "exited" else "Entered segment"
 
 
-def present(identifier: Optional[str]) -> bool:
-    return identifier is not None and str(identifier).strip() != ""
+def identified(batch: Sequence[Change], identifier: str) -> tuple[list[int], dict[int, str]]:
+    """Indexes of the changes that carry an identifier, and rejections for those that do not (a NULL
+    or blank email cannot be sent, and would make the vendor refuse the whole batch)."""
+    keep, rejected = [], {}
+    for i, change in enumerate(batch):
+        if change.identifier is None or not str(change.identifier).strip():
+            rejected[i] = missing_identifier(identifier)
+        else:
+            keep.append(i)
+    return keep, rejected
+
+
+def missing_identifier(identifier: str) -> str:
+    return f"no {identifier} for this person"
+
+
+# --- answers we read ----------------------------------------------------------------------------------
+def body(response: httpx.Response) -> Any:
+    """The response's JSON, or None when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def clip(text: Any, limit: int = 300) -> str:
+    """One line of at most `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def vendor_message(response: httpx.Response, keys: Iterable[str] = MESSAGE_KEYS) -> str:
+    """The vendor's own words for an error response, short, or the HTTP status."""
+    data = body(response)
+    if isinstance(data, dict):
+        for key in keys:
+            if isinstance(data.get(key), str) and data[key]:
+                return clip(data[key])
+    return f"HTTP {response.status_code}"
+
+
+def redact(text: str, secrets: Iterable[Optional[str]]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+# --- stopping a sync ----------------------------------------------------------------------------------
+def stop(destination: Destination, what: str, response: Optional[httpx.Response] = None) -> GaveUp:
+    """An error that stops this destination's sync without acknowledging the batch (the cursor stays):
+    refused credentials or a list that does not exist are not the records' fault, so they must not be
+    split and written off as rejections. AccessDenied on 401/403, NotFound on 404."""
+    detail = ""
+    if response is not None:
+        message = vendor_message(response)
+        status = f"HTTP {response.status_code}"
+        detail = f" ({status}: {message})" if message != status else f" ({status})"
+    kind = GaveUp
+    if response is not None and response.status_code in (401, 403):
+        kind = AccessDenied
+    elif response is not None and response.status_code == 404:
+        kind = NotFound
+    secrets = [str(destination.settings.get(name) or "") for name in destination.secret_settings]
+    return kind(redact(f"destination '{destination.name}' ({destination.type}): {what}{detail}", secrets))
+
+
+def check(destination: Destination, response: httpx.Response, missing: Optional[str] = None) -> None:
+    """Stop on refused credentials (401), refused permission (403) and, when `missing` names what a 404
+    means (a list, the base_url), on 404. The destination's `refused` / `denied` say what to check."""
+    status = response.status_code
+    if status == 401:
+        raise stop(destination, destination.refused or f"{destination.type} refused the credentials; "
+                                                       f"check {' and '.join(destination.secret_settings)}",
+                   response)
+    if status == 403:
+        raise stop(destination, destination.denied or f"{destination.type} denied permission; check "
+                                                      f"{' and '.join(destination.secret_settings)} and its "
+                                                      "permissions", response)
+    if status == 404 and missing:
+        raise stop(destination, f"{missing} not found", response)
+

@@ -24,7 +24,7 @@ import httpx
 from ..http import RateLimit, retry_after_header
 from ..records import ADD, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .common import body, identified, plain, stop, vendor_message
+from .replies import body, check, identified, jsonable, stop, vendor_message
 
 INVALID_EMAIL = "invalid email address (Sender: invalid_emails)"
 PROFILE_KEYS = ("firstname", "lastname", "phone")  # top-level subscriber attributes, not custom fields
@@ -40,13 +40,11 @@ class Sender(Destination):
     default_base_url = "https://api.sender.net/v2"
     required_settings = ("api_token",)
     optional_settings = ("trigger_automation", "requests_per_minute")
+    rate_setting = "requests_per_minute"
     secret_settings: ClassVar[tuple[str, ...]] = ("api_token",)
     actions = (ADD, REMOVE)
-
-    def __init__(self, name: str, settings: dict[str, Any]):
-        super().__init__(name, settings)
-        if settings.get("requests_per_minute"):
-            self.rate = RateLimit(int(settings["requests_per_minute"]), 60.0)
+    refused = "Sender refused the API token; check api_token"
+    denied = "the API token may not do this"
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.get('api_token') or ''}", "Accept": "application/json"}
@@ -65,10 +63,8 @@ class Sender(Destination):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
 
     # --- send ---------------------------------------------------------------------------------
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
-        if action not in self.actions:
-            raise ValueError(f"sender does not support '{action}' (actions: {', '.join(self.actions)})")
-        keep, rejected = identified(batch)
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        keep, rejected = identified(batch, self.identifier)
         group = self._group(subscription)
         if action == ADD:
             for i in keep:
@@ -109,9 +105,7 @@ class Sender(Destination):
         if method == "POST":
             payload["trigger_automation"] = self.trigger_automation
         response = self.http.request(method, f"/subscribers/groups/{quote(group, safe='')}", json=payload)
-        if response.status_code == 404:
-            raise stop(self, f"group {group} not found", response)
-        self._check_auth(response)
+        check(self, response, missing=f"group {group}")
         data = body(response)
         if response.status_code >= 400 or not isinstance(data, dict):
             raise Rejected(f"Sender refused the group call: {describe(response)}")
@@ -123,7 +117,7 @@ class Sender(Destination):
         None when done, else the reason this record is rejected."""
         created = self.http.request("POST", "/subscribers",
                                     json={"email": email(change), **profile(change.fields), "trigger_automation": False})
-        self._check_auth(created)
+        check(self, created)
         if created.status_code in (200, 201):
             return None
         if created.status_code not in (409, 422):
@@ -131,7 +125,7 @@ class Sender(Destination):
         # 409/422: most often "already exists" (also used for validation errors: the update decides)
         updated = self.http.request("PATCH", f"/subscribers/{quote(email(change), safe='@')}",
                                     json={**profile(change.fields), "trigger_automation": False})
-        self._check_auth(updated)
+        check(self, updated)
         if updated.status_code == 200:
             return None
         return f"Sender refused the subscriber: {describe(created)}"
@@ -140,7 +134,7 @@ class Sender(Destination):
         created = self.http.request("POST", "/subscribers", json={
             "email": email(change), **profile(change.fields), "groups": [group],
             "trigger_automation": self.trigger_automation})
-        self._check_auth(created)
+        check(self, created)
         if created.status_code in (200, 201):
             return None
         if created.status_code in (409, 422):
@@ -151,12 +145,6 @@ class Sender(Destination):
             if email(change).lower() in joined:
                 return None
         return f"Sender refused the subscriber: {describe(created)}"
-
-    def _check_auth(self, response: httpx.Response) -> None:
-        if response.status_code == 401:
-            raise stop(self, "Sender refused the API token; check api_token", response)
-        if response.status_code == 403:
-            raise stop(self, "the API token may not do this", response)
 
     def _group(self, subscription: Subscription) -> str:
         group = (subscription.list or "").strip()
@@ -176,8 +164,8 @@ def lowered(values: Any) -> set[str]:
 def profile(fields: dict[str, Any]) -> dict[str, Any]:
     """Fields as Sender wants them: first/last name and phone at the top, custom fields keyed by
     their merge tag `{$name}`."""
-    top = {k: plain(v) for k, v in fields.items() if k in PROFILE_KEYS}
-    custom = {(k if k.startswith("{$") else f"{{${k}}}"): plain(v) for k, v in fields.items()
+    top = {k: jsonable(v) for k, v in fields.items() if k in PROFILE_KEYS}
+    custom = {(k if k.startswith("{$") else f"{{${k}}}"): jsonable(v) for k, v in fields.items()
               if k not in PROFILE_KEYS}
     return {**top, "fields": custom} if custom else top
 

@@ -20,7 +20,7 @@ import httpx
 from ..http import RateLimit
 from ..records import ADD, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .common import body, identified, plain_fields, stop, vendor_message
+from .replies import body, check, identified, jsonable, stop, vendor_message
 
 
 class SendPulse(Destination):
@@ -30,32 +30,30 @@ class SendPulse(Destination):
     default_base_url = "https://api.sendpulse.com"
     required_settings = ("client_id", "client_secret")
     optional_settings = ("requests_per_second",)
+    rate_setting = "requests_per_second"
     secret_settings: ClassVar[tuple[str, ...]] = ("client_secret",)
     actions = (ADD, REMOVE)
+    denied = "not allowed to change this address book"
     renew_before = 60.0              # seconds before expiry at which a cached token is replaced
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
-        if settings.get("requests_per_second"):
-            self.rate = RateLimit(int(settings["requests_per_second"]), 1.0)
         self._token: Optional[str] = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
 
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
-        keep, rejected = identified(batch)
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+        keep, rejected = identified(batch, self.identifier)
         if not keep:
             return Outcome(rejected)
         book = self._book(subscription)
         path = f"/addressbooks/{book}/emails"
         if action == ADD:
-            payload = {"emails": [{"email": str(batch[i].identifier), "variables": plain_fields(batch[i].fields)}
+            payload = {"emails": [{"email": str(batch[i].identifier), "variables": jsonable(batch[i].fields)}
                                   for i in keep]}
             response = self._call("POST", path, payload)
-        elif action == REMOVE:
+        else:  # REMOVE
             response = self._call("DELETE", path, {"emails": [str(batch[i].identifier) for i in keep]})
-        else:
-            raise ValueError(f"sendpulse does not support '{action}' (actions: {', '.join(self.actions)})")
         self._check(response, book)
         return Outcome(rejected)
 
@@ -66,10 +64,7 @@ class SendPulse(Destination):
             if isinstance(data, dict) and data.get("result") is False:
                 raise Rejected(f"SendPulse refused the batch: {vendor_message(response)}")
             return
-        if response.status_code == 404:
-            raise stop(self, f"address book {book} not found", response)
-        if response.status_code == 403:
-            raise stop(self, "not allowed to change this address book", response)
+        check(self, response, missing=f"address book {book}")  # a 401 was answered with a new token
         data = body(response)
         code = f" (error_code {data['error_code']})" if isinstance(data, dict) and "error_code" in data else ""
         raise Rejected(f"SendPulse refused the batch: {vendor_message(response)}{code}")

@@ -12,9 +12,9 @@ import json
 import time
 from typing import Any, Sequence
 
-from ..http import GaveUp
 from ..records import Change, Outcome, Rejected, Subscription
 from .base import Destination
+from .replies import stop
 
 
 def secret_key(secret: str) -> bytes:
@@ -46,11 +46,11 @@ class Webhook(Destination):
     needs_list = False
     concurrency = 4
 
-    def __init__(self, name: str, settings: dict[str, Any]):
+    def vendor_url(self) -> str:
         # the URL is the whole address; `base_url`, when given, replaces it (a proxy, a test server)
-        super().__init__(name, {**settings, "base_url": settings.get("base_url") or settings.get("url")})
+        return str(self.settings.get("url") or "")
 
-    def send(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
+    def deliver(self, subscription: Subscription, action: str, batch: Sequence[Change]) -> Outcome:
         payload = {"segment": subscription.segment, "list": subscription.list, "action": action,
                    "changes": [change_json(c) for c in batch]}
         body = json.dumps(payload, default=str, separators=(",", ":"), sort_keys=True).encode()
@@ -63,4 +63,4 @@ class Webhook(Destination):
             return Outcome()
         if response.status_code in (400, 422):
             raise Rejected(f"webhook answered {response.status_code}: {response.text[:200]}")
-        raise GaveUp(f"webhook answered HTTP {response.status_code}: check `url` and `secret`")
+        raise stop(self, "check `url` and `secret`", response)
