@@ -54,7 +54,11 @@ class Adapter:
         return render(statement, self.dialect)
 
     def execute(self, statement: exp.Expression) -> list[tuple]:
-        raise NotImplementedError
+        """Run one statement; its rows, or [] for a statement without a result. Drivers whose
+        connection has `execute()` returning a cursor (duckdb, psycopg 3) need nothing more.
+        No parameters: the text goes as is, so a `%` in a LIKE pattern stays literal."""
+        cursor = self.con.execute(self.sql(statement))
+        return cursor.fetchall() if cursor.description else []
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
         """Rows of a query, fetched in batches (bounded memory)."""

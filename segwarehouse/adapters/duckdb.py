@@ -82,10 +82,6 @@ class DuckDBAdapter(Adapter):
             self._lock.release()
             self._lock = None
 
-    def execute(self, statement: exp.Expression) -> list[tuple]:
-        cursor = self.con.execute(self.sql(statement))
-        return cursor.fetchall() if cursor.description else []
-
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
         result = self.con.execute(self.sql(query))
         while rows := result.fetchmany(batch):

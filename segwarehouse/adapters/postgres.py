@@ -67,11 +67,6 @@ class PostgresAdapter(Adapter):
             self.con.close()
             self.con = None
 
-    def execute(self, statement: exp.Expression) -> list[tuple]:
-        # no parameters: psycopg sends the text as is (a `%` in a LIKE pattern stays literal)
-        cursor = self.con.execute(self.sql(statement))
-        return cursor.fetchall() if cursor.description else []
-
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
         with self.con.cursor() as cursor:
             yield from cursor.stream(self.sql(query))
