@@ -33,6 +33,7 @@ from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
 from .report import Report, build_report
 from .spec.values import to_utc
+from .sync import config as sync_config
 from .sync.engine import SyncEngine, SyncResult
 from .testing import TestResult, run_test
 
@@ -86,7 +87,7 @@ class Project:
     @cached_property
     def loaded(self) -> LoadedProject:
         """Parse and validate the whole project (raises ValidationError listing every problem)."""
-        return load_project(self.dir, self.vars, self.environ)
+        return load_project(self.dir, self.vars, self.environ, checks=[sync_config.check])
 
     def validate(self) -> LoadedProject:
         return self.loaded

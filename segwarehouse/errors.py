@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
+
+from .yamlfile import line_of
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -68,3 +70,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' when a choice is close to the misspelled word, else ''."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_keys(raw: Any, allowed: Iterable[str], what: str, problems: Problems, file: str | None) -> list:
+    """Report every key of the mapping `raw` outside `allowed`, at its line, with a did-you-mean and the
+    allowed keys; `what` says where ("in `people`"; empty at a file's top level). Returns the unknown keys."""
+    allowed = tuple(allowed)
+    unknown = [key for key in raw if key not in allowed]
+    where = f" {what}" if what else ""
+    for key in unknown:
+        problems.add(file, line_of(raw, key), f"unknown key '{key}'{where}{did_you_mean(str(key), allowed)}; "
+                                              f"allowed: {', '.join(allowed)}")
+    return unknown

@@ -15,7 +15,6 @@ from ..compiler.literals import cast, timestamp
 from ..compiler.plan import EVALUATION, Scan, evaluation_query, member_columns, plan_scans, static_table, table
 from ..errors import RunError
 from ..events import Reporter, Silent
-from ..project.loader import LoadedProject
 from ..spec import model as m
 from . import statements as st
 from .static import read_static
@@ -58,7 +57,7 @@ class RunResult:
 
 
 class Runner:
-    def __init__(self, project: LoadedProject, adapter: Adapter, reporter: Reporter | None = None):
+    def __init__(self, project: m.ProjectSpec, adapter: Adapter, reporter: Reporter | None = None):
         self.project = project
         self.config = project.config
         self.adapter = adapter

@@ -1,19 +1,18 @@
 """The project file, segwarehouse.yml (SPEC section 2)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Optional
 
 import sqlglot
 
-from ..errors import Problems, did_you_mean
+from ..errors import Problems, check_keys
 from ..spec import model as m
 from ..spec.conditions import RESERVED, STREAM_KEYS
-from .yamlfile import line_of
+from ..spec.segments import NAME
+from ..yamlfile import line_of
 
 PROJECT_FILE = "segwarehouse.yml"
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PROJECT_KEYS = ("name", "profile", "source_dialect", "output_schema", "people", "streams", "vars",
                 "destinations")
 STREAM_CONFIG_KEYS = ("table", "key", "timestamp", "name", "properties")
@@ -24,10 +23,7 @@ def parse_project(raw: Any, root: Path, problems: Problems) -> Optional[m.Projec
     if not isinstance(raw, dict):
         problems.add(file, 1, "the project file must be a mapping with at least `name` and `people`")
         return None
-    for key in raw:
-        if key not in PROJECT_KEYS:
-            problems.add(file, line_of(raw, key), f"unknown key '{key}'{did_you_mean(key, PROJECT_KEYS)}; "
-                                                   f"allowed: {', '.join(PROJECT_KEYS)}")
+    check_keys(raw, PROJECT_KEYS, "", problems, file)
     name = raw.get("name")
     if not isinstance(name, str) or not NAME.match(name):
         problems.add(file, line_of(raw, "name"), f"`name` is required and must match [a-z][a-z0-9_]*, got {name!r}")
@@ -62,10 +58,7 @@ def _people(raw: Any, parent: dict, problems: Problems) -> Optional[m.People]:
     if not isinstance(raw, dict) or not isinstance(raw.get("table"), str) or not isinstance(raw.get("key"), str):
         problems.add(PROJECT_FILE, line, "`people` needs {table: [database.]schema.table, key: COLUMN}")
         return None
-    for key in raw:
-        if key not in ("table", "key", "identifiers"):
-            problems.add(PROJECT_FILE, line_of(raw, key),
-                         f"unknown key '{key}' in `people`{did_you_mean(key, ('table', 'key', 'identifiers'))}")
+    check_keys(raw, ("table", "key", "identifiers"), "in `people`", problems, PROJECT_FILE)
     identifiers = raw.get("identifiers") or {}
     if not isinstance(identifiers, dict) or not all(isinstance(v, str) for v in identifiers.values()):
         problems.add(PROJECT_FILE, line_of(raw, "identifiers"), "`identifiers` maps names to people columns")
@@ -92,10 +85,7 @@ def _streams(raw: Any, parent: dict, problems: Problems) -> dict[str, m.Stream]:
             problems.add(PROJECT_FILE, line, f"stream '{name}' needs {{table, key, timestamp}} and optionally "
                                              "{name, properties}")
             continue
-        for key in spec:
-            if key not in STREAM_CONFIG_KEYS:
-                problems.add(PROJECT_FILE, line_of(spec, key),
-                             f"unknown key '{key}' in stream '{name}'{did_you_mean(key, STREAM_CONFIG_KEYS)}")
+        check_keys(spec, STREAM_CONFIG_KEYS, f"in stream '{name}'", problems, PROJECT_FILE)
         streams[name] = m.Stream(name, spec["table"], spec["key"], spec["timestamp"], spec.get("name"),
                                  spec.get("properties"))
     return streams

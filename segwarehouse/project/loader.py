@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..errors import Problems, ValidationError, did_you_mean
+from ..errors import Problems, ValidationError, check_keys, did_you_mean
 from ..spec import model as m
 from ..spec.conditions import Context
 from ..spec.segments import parse_segment
-from ..sync.config import check_destinations, check_subscriptions
 from .config import PROJECT_FILE, parse_project
 from .templating import Renderer, TemplateRenderError
-from .yamlfile import YamlSyntaxError, line_of, load_yaml
+from ..yamlfile import YamlSyntaxError, line_of, load_yaml
+
+
+# A whole-project check run after parsing (sync.config.check is one): it adds its problems to the
+# others, so every problem is still reported at once, and project/ need not know what it checks.
+Check = Callable[[m.ProjectConfig, dict, Problems], None]
 
 
 @dataclass
@@ -42,8 +46,9 @@ def _read(path: Path, shown: str, renderer: Renderer, problems: Problems) -> Any
 
 
 def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, Any]] = None,
-                 environ: Optional[Mapping[str, str]] = None) -> LoadedProject:
-    """Parse segwarehouse.yml, macros/ and segments/; raise ValidationError listing every problem."""
+                 environ: Optional[Mapping[str, str]] = None, checks: Sequence[Check] = ()) -> LoadedProject:
+    """Parse segwarehouse.yml, macros/ and segments/, then run `checks` over the parsed project;
+    raise ValidationError listing every problem."""
     root = Path(project_dir).resolve()
     problems = Problems()
     project_path = root / PROJECT_FILE
@@ -55,8 +60,6 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
     problems.raise_if_any()
     config = parse_project(raw_project, root, problems)
     problems.raise_if_any()
-    check_destinations(config.destinations, project_path.read_text(encoding="utf-8").splitlines(),
-                       config.people, problems)
     config.vars.update(vars_override or {})
     renderer = Renderer(vars=config.vars, env=environ)
     renderer.load_macros(root / "macros", problems, root)
@@ -70,9 +73,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
             continue
         ctx = Context(problems, shown, config.streams, config.source_dialect, root=root)
         if isinstance(raw, dict) and "segments" in raw and "name" not in raw:
-            extra = [k for k in raw if k != "segments"]
-            if extra:
-                problems.add(shown, line_of(raw, extra[0]), f"unknown key '{extra[0]}' beside `segments:`")
+            check_keys(raw, ("segments",), "beside `segments:`", problems, shown)
             items = raw["segments"]
             if not isinstance(items, list):
                 problems.add(shown, line_of(raw, "segments"), "`segments:` is a list of segments")
@@ -93,7 +94,8 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
             segments[segment.name] = segment
             references[segment.name] = list(ctx.references)
     _check_references(segments, references, problems)
-    check_subscriptions(segments, config.destinations, problems)
+    for check in checks:
+        check(config, segments, problems)
     problems.raise_if_any()
     return LoadedProject(config, _dependency_order(segments), renderer)
 

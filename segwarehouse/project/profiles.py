@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from ..errors import Problem, Problems, ValidationError, did_you_mean
 from .templating import Renderer, TemplateRenderError
-from .yamlfile import YamlSyntaxError, line_of, load_yaml
+from ..yamlfile import YamlSyntaxError, line_of, load_yaml
 
 PROFILES_FILE = "profiles.yml"
 TARGET_TYPES = ("duckdb", "snowflake", "postgres")

@@ -9,8 +9,8 @@ from typing import Any, Callable, Optional
 import sqlglot
 from sqlglot.errors import ParseError
 
-from ..errors import Problems, did_you_mean
-from ..project.yamlfile import line_of
+from ..errors import Problems, check_keys, did_you_mean
+from ..yamlfile import line_of
 from . import model as m
 from .values import is_number, is_scalar, parse_duration, to_utc
 
@@ -83,10 +83,7 @@ def _show(value: Any) -> str:
 
 
 def _extra_keys(raw: dict, allowed: tuple, ctx: Context, what: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            ctx.error(line_of(raw, key), f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}; "
-                                         f"allowed: {', '.join(allowed)}")
+    check_keys(raw, allowed, f"in {what}", ctx.problems, ctx.file)
 
 
 def _group(kind: str, raw: dict, ctx: Context) -> Optional[m.Condition]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from pathlib import Path
+from typing import Any, Optional, Protocol, Union
 
 
 @dataclass(frozen=True)
@@ -227,3 +228,14 @@ class ProjectConfig:
     streams: dict[str, Stream]
     vars: dict[str, Any]
     destinations: dict[str, dict[str, Any]]
+
+
+class ProjectSpec(Protocol):
+    """What the stages after loading need of a project (project.loader.LoadedProject is one): so
+    materialize/ and sync/ depend on the model, not on the loader."""
+
+    config: ProjectConfig
+    segments: dict[str, Segment]  # in dependency order
+
+    @property
+    def root(self) -> Path: ...

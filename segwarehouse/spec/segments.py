@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any, Optional
 
-from ..errors import did_you_mean
-from ..project.yamlfile import line_of
+from ..errors import check_keys, did_you_mean
+from ..yamlfile import line_of
 from . import model as m
 from .conditions import Context, parse_condition
 from .values import to_utc
@@ -26,10 +26,7 @@ def parse_segment(raw: Any, ctx: Context, people: m.People, line: Optional[int])
     line = line_of(raw) or line
     problems_before = len(ctx.problems.items)
     refs_before = len(ctx.references)
-    for key in raw:
-        if key not in SEGMENT_KEYS:
-            ctx.error(line_of(raw, key), f"unknown key '{key}' in segment{did_you_mean(key, SEGMENT_KEYS)}; "
-                                         f"allowed: {', '.join(SEGMENT_KEYS)}")
+    check_keys(raw, SEGMENT_KEYS, "in segment", ctx.problems, ctx.file)
     name = raw.get("name")
     if not isinstance(name, str) or not NAME.match(name):
         ctx.error(line_of(raw, "name") if "name" in raw else line,
@@ -97,10 +94,7 @@ def _static(raw: Any, ctx: Context, people: m.People, line: Optional[int]) -> Op
     if not isinstance(raw, dict):
         ctx.error(line, "`static` takes {csv: PATH, column: NAME, match_on: key|IDENTIFIER}")
         return None
-    allowed = ("csv", "column", "match_on")
-    for key in raw:
-        if key not in allowed:
-            ctx.error(line_of(raw, key), f"unknown key '{key}' in `static`{did_you_mean(key, allowed)}")
+    check_keys(raw, ("csv", "column", "match_on"), "in `static`", ctx.problems, ctx.file)
     csv, column, match_on = raw.get("csv"), raw.get("column"), raw.get("match_on", "key")
     ok = True
     if not isinstance(csv, str) or not csv:
@@ -125,9 +119,7 @@ def _splits(raw: Any, ctx: Context, name: Optional[str], line: Optional[int]) ->
     if not isinstance(raw, dict) or not isinstance(raw.get("groups"), dict) or not raw["groups"]:
         ctx.error(line, "`splits` takes {salt: TEXT (optional), groups: {name: percent, ...}}")
         return None
-    for key in raw:
-        if key not in ("salt", "groups"):
-            ctx.error(line_of(raw, key), f"unknown key '{key}' in `splits`{did_you_mean(key, ('salt', 'groups'))}")
+    check_keys(raw, ("salt", "groups"), "in `splits`", ctx.problems, ctx.file)
     groups = raw["groups"]
     bad = [g for g, p in groups.items() if isinstance(p, bool) or not isinstance(p, int) or p < 0]
     if bad:
@@ -153,9 +145,7 @@ def _sync(raw: Any, ctx: Context, line: Optional[int]) -> tuple[m.SyncSpec, ...]
         if not isinstance(item, dict) or not isinstance(item.get("destination"), str):
             ctx.error(item_line, "each `sync` entry needs `destination`")
             continue
-        for key in item:
-            if key not in SYNC_KEYS:
-                ctx.error(line_of(item, key), f"unknown key '{key}' in `sync`{did_you_mean(key, SYNC_KEYS)}")
+        check_keys(item, SYNC_KEYS, "in `sync`", ctx.problems, ctx.file)
         on_enter, on_exit = item.get("on_enter", "add"), item.get("on_exit", "remove")
         if on_enter not in ("add", "event"):
             ctx.error(line_of(item, "on_enter"), "`on_enter` is add or event")
@@ -177,9 +167,7 @@ def _tests(raw: Any, ctx: Context, line: Optional[int]) -> list[m.SegmentTest]:
         if not isinstance(item, dict):
             ctx.error(item_line, "a test is a mapping {name, as_of, given, expect}")
             continue
-        for key in item:
-            if key not in TEST_KEYS:
-                ctx.error(line_of(item, key), f"unknown key '{key}' in a test{did_you_mean(key, TEST_KEYS)}")
+        check_keys(item, TEST_KEYS, "in a test", ctx.problems, ctx.file)
         name = item.get("name", f"test_{i + 1}")
         as_of = to_utc(item.get("as_of"))
         if as_of is None:

@@ -6,15 +6,23 @@ Secrets (each destination type declares which settings are secrets) must be writ
 reported by the renderer as a FILE:LINE error naming the variable."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..errors import Problems, did_you_mean
-from ..project.yamlfile import line_of
+from ..yamlfile import line_of
 from ..spec import model as m
 from .destinations import TYPES, destination_class
 from .destinations.base import Destination
 
 FILE = "segwarehouse.yml"
+
+
+def check(config: m.ProjectConfig, segments: dict[str, m.Segment], problems: Problems) -> None:
+    """Both checks, in the shape project.loader takes (`load_project(..., checks=[check])`)."""
+    source = (Path(config.root) / FILE).read_text(encoding="utf-8").splitlines()
+    check_destinations(config.destinations, source, config.people, problems)
+    check_subscriptions(segments, config.destinations, problems)
 
 
 def _class(kind: str) -> Optional[type[Destination]]:
