@@ -28,10 +28,11 @@ from .errors import Problem, RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
 from .materialize.export import export_query, write_csv
-from .materialize.runner import RunResult, Runner, closure, utc_now
+from .materialize.runner import RunResult, Runner, utc_now
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
 from .report import Report, build_report
+from .spec.graph import closure
 from .spec.values import to_utc
 from .sync import config as sync_config
 from .sync.engine import SyncEngine, SyncResult

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from . import __version__
 from .spec import model as m
+from .spec.graph import dependents
 
 SCHEMA_URL = "https://segwarehouse.dev/schemas/{kind}/v1.json"
 INVOCATION_ID = str(uuid.uuid4())
@@ -35,14 +36,13 @@ def _write(path: Path, payload: dict) -> None:
 
 def write_manifest(target: Path, config: m.ProjectConfig, segments: dict[str, m.Segment], command: str,
                    compiled: Optional[dict[str, str]] = None) -> Path:
-    nodes, parent_map, child_map = {}, {}, {}
+    nodes, parent_map = {}, {}
+    child_map = {unique_id(config.name, name): [unique_id(config.name, child) for child in children]
+                 for name, children in dependents(segments).items()}
     for name, s in segments.items():
         uid = unique_id(config.name, name)
         parents = [unique_id(config.name, ref) for ref in s.depends_on]
         parent_map[uid] = parents
-        child_map.setdefault(uid, [])
-        for parent in parents:
-            child_map.setdefault(parent, []).append(uid)
         nodes[uid] = {
             "unique_id": uid, "name": name, "original_file_path": s.file, "line": s.line,
             "description": s.description, "tags": list(s.tags), "owner": s.owner, "enabled": s.enabled,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import jinja2
 
-from .explain import describe, nodes
+from .explain import describe
 from .spec import model as m
+from .spec.graph import dependents, walk
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -53,19 +54,16 @@ TEMPLATE = """<!doctype html>
 
 def condition_lines(segment: m.Segment, segments: dict[str, m.Segment]) -> list[tuple[int, str, str | None]]:
     """(depth, text, referenced segment or None) per condition node; references are links, not expanded."""
-    return [(depth, describe(node), node.name if isinstance(node, m.SegmentRef) else None)
-            for depth, node in nodes(segment.condition, segments, expand_references=False)]
+    return [(node.depth, describe(node.condition),
+             node.condition.name if isinstance(node.condition, m.SegmentRef) else None)
+            for node in walk(segment.condition)]
 
 
 def render_catalogue(project: str, segments: dict[str, m.Segment], sql: dict[str, str], dialect: str) -> str:
-    used_by: dict[str, list[str]] = {name: [] for name in segments}
-    for name, segment in segments.items():
-        for ref in segment.depends_on:
-            used_by[ref].append(name)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(
         project=project, segments=sorted(segments.values(), key=lambda s: s.name), sql=sql, dialect=dialect,
-        trees={name: condition_lines(s, segments) for name, s in segments.items()}, used_by=used_by,
+        trees={name: condition_lines(s, segments) for name, s in segments.items()}, used_by=dependents(segments),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 

@@ -8,13 +8,7 @@ from typing import Iterable, Optional
 
 from .errors import ValidationError, did_you_mean
 from .spec import model as m
-
-
-def _references(segments: dict[str, m.Segment], name: str, into: set[str]) -> None:
-    for ref in segments[name].depends_on:
-        if ref not in into:
-            into.add(ref)
-            _references(segments, ref, into)
+from .spec.graph import closure
 
 
 def _match(segments: dict[str, m.Segment], term: str) -> set[str]:
@@ -32,10 +26,7 @@ def _match(segments: dict[str, m.Segment], term: str) -> set[str]:
     if not found:
         hint = did_you_mean(term, segments) if not term.startswith(("tag:", "path:")) else ""
         raise ValidationError(f"selector '{term}' matches no segment{hint}")
-    if with_parents:
-        for name in list(found):
-            _references(segments, name, found)
-    return found
+    return set(closure(segments, found)) if with_parents else found
 
 
 def select(segments: dict[str, m.Segment], selectors: Optional[Iterable[str]] = None,

@@ -5,7 +5,7 @@ TRY_CAST was meant, and maps a regex search to Snowflake's REGEXP_LIKE, which ma
 string. The rules (dialect_rules.py) rewrite the tree for the dialects that need them."""
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional
+from typing import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -14,6 +14,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from ..errors import Problem
 from ..spec import model as m
+from ..spec.graph import walk
 from . import dialect_rules as r
 
 
@@ -119,7 +120,10 @@ class Unportable(Exception):
 def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dialect: str,
                          error: UnsupportedError) -> Problem:
     reason = str(error).splitlines()[0]
-    for owner, condition in _sql_conditions(segment, segments, set()):
+    for node in walk(segment.condition, segments, once=True, segment=segment.name):
+        condition, owner = node.condition, segments[node.segment]
+        if not isinstance(condition, m.Sql):
+            continue
         try:
             sqlglot.parse_one(condition.text, read="duckdb").sql(dialect, unsupported_level=ErrorLevel.RAISE)
         except UnsupportedError as own:
@@ -128,20 +132,3 @@ def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dia
         except sqlglot.errors.SqlglotError:
             continue
     return Problem(segment.file, segment.line, f"segment {segment.name} cannot be compiled for {dialect}: {reason}")
-
-
-def _sql_conditions(segment: m.Segment, segments: dict[str, m.Segment],
-                    seen: set[str]) -> Iterator[tuple[m.Segment, m.Sql]]:
-    """Every `sql:` condition a segment evaluates, through its references, with the segment holding it."""
-    seen.add(segment.name)
-    stack: list[Optional[m.Condition]] = [segment.condition]
-    while stack:
-        c = stack.pop()
-        if isinstance(c, m.Sql):
-            yield segment, c
-        elif isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
-            stack.extend(c.items)
-        elif isinstance(c, m.Not):
-            stack.append(c.item)
-        elif isinstance(c, m.SegmentRef) and c.name not in seen and c.name in segments:
-            yield from _sql_conditions(segments[c.name], segments, seen)

@@ -16,6 +16,7 @@ from ..compiler.plan import EVALUATION, Scan, evaluation_query, member_columns, 
 from ..errors import RunError
 from ..events import Reporter, Silent
 from ..spec import model as m
+from ..spec.graph import closure
 from . import statements as st
 from .static import read_static
 from .tables import RUNS, create_schema, definitions, output_table
@@ -323,21 +324,6 @@ def _columns_read(predicates: list[exp.Expression], segments: list[m.Segment], p
 
 def too_long(name: str, limit: int | None) -> bool:
     return limit is not None and len(name) > limit
-
-
-def closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:
-    """The named segments and every segment they reference, references first."""
-    ordered: dict[str, None] = {}
-
-    def add(name: str) -> None:
-        for ref in segments[name].depends_on:
-            if ref not in ordered:
-                add(ref)
-        ordered.setdefault(name, None)
-
-    for name in names:
-        add(name)
-    return list(ordered)
 
 
 def _engine_message(error: Exception) -> str:

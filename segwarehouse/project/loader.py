@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from ..errors import Problems, ValidationError, check_keys, did_you_mean
 from ..spec import model as m
 from ..spec.conditions import Context
+from ..spec.graph import cycles, topological
 from ..spec.segments import parse_segment
 from .config import PROJECT_FILE, parse_project
 from .templating import Renderer, TemplateRenderError
@@ -97,7 +98,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
     for check in checks:
         check(config, segments, problems)
     problems.raise_if_any()
-    return LoadedProject(config, _dependency_order(segments), renderer)
+    return LoadedProject(config, topological(segments), renderer)
 
 
 def _check_references(segments: dict[str, m.Segment], references: dict, problems: Problems) -> None:
@@ -111,44 +112,6 @@ def _check_references(segments: dict[str, m.Segment], references: dict, problems
             elif not segments[ref].enabled and segment.enabled:
                 problems.add(segment.file, line, f"segment '{name}' references '{ref}', which is disabled "
                                                  f"(enabled: false); enable it or drop the reference")
-    for cycle in _cycles(segments):
+    for cycle in cycles(segments):
         first = segments[cycle[0]]
         problems.add(first.file, first.line, "segment references form a cycle: " + " -> ".join(cycle + [cycle[0]]))
-
-
-def _cycles(segments: dict[str, m.Segment]) -> list[list[str]]:
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    found: list[list[str]] = []
-
-    def visit(name: str, stack: list[str]) -> None:
-        state[name] = 1
-        stack.append(name)
-        for ref in segments[name].depends_on:
-            if ref not in segments:
-                continue
-            if state.get(ref) == 1:
-                found.append(stack[stack.index(ref):])
-            elif ref not in state:
-                visit(ref, stack)
-        stack.pop()
-        state[name] = 2
-
-    for name in segments:
-        if name not in state:
-            visit(name, [])
-    return found
-
-
-def _dependency_order(segments: dict[str, m.Segment]) -> dict[str, m.Segment]:
-    ordered: dict[str, m.Segment] = {}
-
-    def add(name: str) -> None:
-        if name in ordered:
-            return
-        for ref in segments[name].depends_on:
-            add(ref)
-        ordered[name] = segments[name]
-
-    for name in segments:
-        add(name)
-    return ordered

@@ -11,6 +11,7 @@ from sqlglot.errors import ParseError
 
 from ..errors import Problems, check_keys, did_you_mean
 from ..yamlfile import line_of
+from . import graph
 from . import model as m
 from .values import is_number, is_scalar, parse_duration, to_utc
 
@@ -370,10 +371,6 @@ def _aggregate(name: str, value: Any, raw: dict, stream: m.Stream, ctx: Context)
 
 
 def walk(condition: m.Condition, visit: Callable[[m.Condition], None]) -> None:
-    """Call `visit` on every node of a condition tree."""
-    visit(condition)
-    if isinstance(condition, (m.All, m.AnyOf, m.NoneOf)):
-        for item in condition.items:
-            walk(item, visit)
-    elif isinstance(condition, m.Not):
-        walk(condition.item, visit)
+    """Call `visit` on every node of a condition tree (spec.graph.walk also gives each node's path)."""
+    for node in graph.walk(condition):
+        visit(node.condition)

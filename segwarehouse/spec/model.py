@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
+import pathlib
 from typing import Any, Optional, Protocol, Union
 
 
@@ -238,4 +238,4 @@ class ProjectSpec(Protocol):
     segments: dict[str, Segment]  # in dependency order
 
     @property
-    def root(self) -> Path: ...
+    def root(self) -> pathlib.Path: ...
