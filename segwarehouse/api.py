@@ -5,6 +5,7 @@
     >>> project.demo()                      # segwarehouse demo
     >>> result = project.run(select=["tag:engagement"])   # segwarehouse run -s tag:engagement
     >>> result.ok, [r.members for r in result.results]
+    >>> result.raise_for_failures()         # RunError naming each failed segment (exit code 1)
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from .adapters import adapter_for
 from .adapters.base import Adapter
 from .compiler.dialects import Unportable, render_checked
 from .compiler.plan import standalone_query
+from .artifacts import compiled_path
 from .docs import render_catalogue, write_catalogue
-from .errors import Problem, RunError, ValidationError, did_you_mean
+from .errors import Outcome, Problem, RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
 from .materialize.export import export_query, write_csv
@@ -35,8 +37,8 @@ from .report import Report, build_report
 from .spec.graph import closure
 from .spec.values import to_utc
 from .sync import config as sync_config
-from .sync.engine import SyncEngine, SyncResult
-from .testing import TestResult, run_test
+from .sync.engine import SyncEngine
+from .testing import run_test
 
 DEFAULT_COMPILE_DIALECTS = ("duckdb", "snowflake")
 
@@ -69,6 +71,27 @@ class Preview:
     count: int
     columns: list[str]
     rows: list[tuple]
+
+
+class SyncResults(list, Outcome):
+    """`Project.sync`'s answer: one SyncResult per (segment, destination), plus `ok` and
+    `raise_for_failures()`."""
+
+    noun = "subscription"
+
+    def failures(self) -> list[str]:
+        return [f"{r.segment} -> {r.destination}: {r.error}" for r in self if not r.ok]
+
+
+class TestResults(list, Outcome):
+    """`Project.test`'s answer: one TestResult per test, plus `ok` and `raise_for_failures()`."""
+
+    __test__ = False  # not a pytest class
+    noun = "test"
+
+    def failures(self) -> list[str]:
+        return [f"{r.segment}.{r.name} ({r.file}:{r.line}): "
+                f"{r.error or f'expected {r.expected}, got {r.actual}'}" for r in self if not r.passed]
 
 
 class Project:
@@ -147,7 +170,7 @@ class Project:
         if write:
             for d, compiled in out.items():
                 for name, text in compiled.items():
-                    path = self.target_path / "compiled" / d / f"{name}.sql"
+                    path = compiled_path(self.target_path, d, name)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(text)
         return out
@@ -165,7 +188,7 @@ class Project:
 
     def sync(self, select: Optional[Sequence[str]] = None, destination: Optional[str] = None,
              dry_run: bool = False, full: bool = False, allow_mass_removal: bool = False,
-             wait: bool = False) -> list[SyncResult]:
+             wait: bool = False) -> SyncResults:
         """Send each selected segment's net changes to its destinations (`segwarehouse sync`); one
         SyncResult per (segment, destination). dry_run: count and sample what would be sent, write
         nothing; full: re-send every current member; allow_mass_removal: pass the removal guard."""
@@ -175,7 +198,8 @@ class Project:
         names = self.select(select)
         engine_options = dict(dry_run=dry_run, full=full, allow_mass_removal=allow_mass_removal)
         with self.connect(wait=wait) as adapter:
-            return SyncEngine(self.loaded, adapter, self.reporter, **engine_options).run(names, destination)
+            return SyncResults(SyncEngine(self.loaded, adapter, self.reporter, **engine_options).run(names,
+                                                                                                    destination))
 
     def diff(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
              as_of: Any = None) -> RunResult:
@@ -234,8 +258,9 @@ class Project:
         steps = fill(steps, columns, rows[0])
         return Explanation(segment, str(person), as_of, steps[0].holds, steps)
 
-    def test(self, select: Optional[Sequence[str]] = None) -> list[TestResult]:
-        results = []
+    def test(self, select: Optional[Sequence[str]] = None) -> TestResults:
+        """Run the selected segments' tests on an in-memory DuckDB."""
+        results = TestResults()
         for name in self.select(select, include_disabled=True):
             segment = self.segments[name]
             for t in segment.tests:

@@ -15,7 +15,8 @@ import click
 import yaml
 
 from .api import Project
-from .artifacts import unique_id, write_manifest, write_run_results
+from .artifacts import (results_of_compile, results_of_run, results_of_sync, results_of_tests, unique_id,
+                        write_manifest, write_run_results)
 from .console import JsonConsole, TextConsole
 from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError
 from .scaffold import init_project
@@ -28,6 +29,15 @@ class State:
         self.debug = options["debug"]
         self._project: Project | None = None
 
+    def override(self, given: dict[str, Any]) -> None:
+        """Global options written after the command (`segwarehouse run --target pg`) win over those
+        before it; the project is not opened yet, so they apply to everything."""
+        given = {k: v for k, v in given.items() if v is not None and v is not False}
+        self.options.update(given)
+        if "log_format" in given:
+            self.console = JsonConsole() if given["log_format"] == "json" else TextConsole()
+        self.debug = self.options["debug"]
+
     @property
     def project(self) -> Project:
         if self._project is None:
@@ -38,6 +48,8 @@ class State:
 
 
 def _parse_vars(ctx, param, value):
+    if value is None:
+        return None
     if not value:
         return {}
     try:
@@ -49,16 +61,67 @@ def _parse_vars(ctx, param, value):
     return parsed
 
 
+# Global options: before the command, or after it as in dbt (`segwarehouse run --target pg`).
+GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--project-dir",), dict(default=".", show_default=True, help="Directory holding segwarehouse.yml.")),
+    (("--profiles-dir",), dict(default=None, help="Directory holding profiles.yml.")),
+    (("--target", "-t"), dict(default=None, help="Target of the profile to use.")),
+    (("--target-path",), dict(default=None, envvar="SEGWAREHOUSE_TARGET_PATH",
+                              help="Where compiled SQL and artifacts go (default: <project>/target).")),
+    (("--vars",), dict(default=None, callback=_parse_vars, help="YAML mapping overriding project vars.")),
+    (("--log-format",), dict(type=click.Choice(["text", "json"]), default="text", show_default=True,
+                             help="json: one JSON object per event line, for orchestrators.")),
+    (("--debug",), dict(is_flag=True, help="Show tracebacks.")),
+]
+GLOBAL_NAMES = ("project_dir", "profiles_dir", "target", "target_path", "vars", "log_format", "debug")
+
+
+def global_options(after_command: bool) -> Callable:
+    """The global options; after the command they default to None, meaning 'as given before it'."""
+
+    def add(fn: Callable) -> Callable:
+        for decls, settings in reversed(GLOBAL_OPTIONS):
+            if after_command:
+                settings = {k: v for k, v in settings.items() if k not in ("envvar", "show_default")}
+                settings["default"] = False if settings.get("is_flag") else None
+            fn = click.option(*decls, **settings)(fn)
+        return fn
+
+    return add
+
+
+class Selectors(click.Option):
+    """-s/--select and --exclude as dbt takes them: `-s a b` is two selectors (the words after the
+    option up to the next option), like `-s a -s b` and `-s "a b"`. Click has no variadic option, so
+    the parser's handler of this option is wrapped to take the following words too."""
+
+    def __init__(self, decls: Any, **settings: Any):
+        super().__init__(decls, multiple=True, **settings)
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        option = parser._long_opt.get(self.opts[0]) or parser._short_opt.get(self.opts[0])
+        take = option.process
+
+        def process(value: str, state: Any) -> None:
+            words = [value]
+            while state.rargs and not state.rargs[0].startswith("-"):
+                words.append(state.rargs.pop(0))
+            take(" ".join(words), state)  # selectors.select splits on spaces
+
+        option.process = process
+
+
+def select_option(fn: Callable) -> Callable:
+    return click.option("--select", "-s", cls=Selectors, help="Selector(s): -s a b, -s a -s b or -s 'a b'.")(fn)
+
+
+def exclude_option(fn: Callable) -> Callable:
+    return click.option("--exclude", cls=Selectors, help="Selector(s) to leave out, as for --select.")(fn)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--project-dir", default=".", show_default=True, help="Directory holding segwarehouse.yml.")
-@click.option("--profiles-dir", default=None, help="Directory holding profiles.yml.")
-@click.option("--target", "-t", default=None, help="Target of the profile to use.")
-@click.option("--target-path", default=None, envvar="SEGWAREHOUSE_TARGET_PATH",
-              help="Where compiled SQL and artifacts go (default: <project>/target).")
-@click.option("--vars", default=None, callback=_parse_vars, help="YAML mapping overriding project vars.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one JSON object per event line, for orchestrators.")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@global_options(after_command=False)
 @click.version_option(package_name="segwarehouse")
 @click.pass_context
 def cli(ctx: click.Context, **options: Any) -> None:
@@ -71,9 +134,11 @@ def command(name: str, writes_manifest: bool = False) -> Callable:
 
     def wrap(fn: Callable) -> Callable:
         @cli.command(name, help=fn.__doc__)
+        @global_options(after_command=True)
         @click.pass_obj
         @functools.wraps(fn)
         def wrapper(state: State, **kwargs: Any) -> None:
+            state.override({k: kwargs.pop(k) for k in GLOBAL_NAMES})
             started = time.perf_counter()
             results: list[dict] = []
             code = 0
@@ -107,8 +172,7 @@ def _write_artifacts(state: State, name: str, results: list[dict], elapsed: floa
     try:
         write_run_results(project.target_path, name, results, elapsed, {k: v for k, v in args.items()}, code == 0)
         if writes_manifest and "loaded" in project.__dict__:
-            compiled = {n: str(project.target_path / "compiled" / "duckdb" / f"{n}.sql") for n in project.segments}
-            write_manifest(project.target_path, project.loaded.config, project.segments, name, compiled)
+            write_manifest(project.target_path, project.loaded.config, project.segments, name)
     except OSError as e:
         state.console.error(f"could not write artifacts to {project.target_path}: {e}")
 
@@ -146,12 +210,13 @@ def validate(state: State, results: list) -> int:
 
 
 @command("ls")
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@select_option
+@exclude_option
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def ls(state: State, results: list, select: tuple, output: str) -> int:
+def ls(state: State, results: list, select: tuple, exclude: tuple, output: str) -> int:
     """List segments."""
     project = state.project
-    names = project.select(select, include_disabled=True)
+    names = project.select(select, exclude, include_disabled=True)
     if output == "json":
         for n in names:
             s = project.segments[n]
@@ -167,16 +232,13 @@ def ls(state: State, results: list, select: tuple, output: str) -> int:
 
 
 @command("compile", writes_manifest=True)
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@select_option
 @click.option("--dialect", default=None, help="Any sqlglot dialect (default: duckdb and snowflake).")
 @click.option("--as-of", default=None, help="Evaluation time written into the SQL (default: now).")
 def compile_(state: State, results: list, select: tuple, dialect: str | None, as_of: str | None) -> int:
     """Write target/compiled/<dialect>/<segment>.sql."""
     compiled = state.project.compile(select, dialect=dialect, as_of=as_of)
-    for d, segments in compiled.items():
-        for name in segments:
-            results.append({"unique_id": unique_id(state.project.loaded.config.name, name), "status": "success",
-                            "dialect": d, "compiled_path": str(state.project.target_path / "compiled" / d / f"{name}.sql")})
+    results += results_of_compile(state.project.loaded.config.name, state.project.target_path, compiled)
     count = len(next(iter(compiled.values()), {}))
     state.console.info(f"compiled {count} segment(s) for {', '.join(compiled)} into "
                        f"{state.project.target_path / 'compiled'}", event="compiled")
@@ -184,8 +246,8 @@ def compile_(state: State, results: list, select: tuple, dialect: str | None, as
 
 
 @command("run", writes_manifest=True)
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
-@click.option("--exclude", multiple=True, help="Selector(s) to leave out.")
+@select_option
+@exclude_option
 @click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Engine threads.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing segment.")
@@ -195,13 +257,7 @@ def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str |
     """Evaluate segments and update membership and change tables."""
     project = state.project
     result = project.run(select, exclude, as_of=as_of, fail_fast=fail_fast, wait=wait, threads=threads)
-    name = project.loaded.config.name
-    for r in result.results:
-        results.append({"unique_id": unique_id(name, r.segment), "segment": r.segment, "status": r.status,
-                        "execution_time": round(r.seconds, 3), "run_id": result.run_id,
-                        "as_of": result.as_of.isoformat(), "message": r.error,
-                        "counts": {"members": r.members, "entered": r.entered, "exited": r.exited,
-                                   "updated": r.updated}, "notes": r.notes})
+    results += results_of_run(project.loaded.config.name, result)
     state.console.table(f"run {result.run_id} at {result.as_of.isoformat()}", RUN_COLUMNS, _run_rows(result),
                         event="run_summary")
     for r in result.results:
@@ -224,8 +280,8 @@ RUN_COLUMNS = ["segment", "status", "members", "entered", "exited", "updated", "
 
 
 @command("diff")
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
-@click.option("--exclude", multiple=True, help="Selector(s) to leave out.")
+@select_option
+@exclude_option
 @click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
 def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None) -> int:
     """What a run would change, without writing."""
@@ -239,7 +295,7 @@ def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str 
 
 
 @command("sync")
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@select_option
 @click.option("--destination", default=None, help="Only this destination (a name under `destinations:`).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent (counts and a sample); send and write nothing.")
 @click.option("--full", is_flag=True, help="Re-send every current member, then advance the cursor.")
@@ -251,13 +307,7 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
     project = state.project
     outcome = project.sync(select, destination=destination, dry_run=dry_run, full=full,
                            allow_mass_removal=allow_mass_removal, wait=wait)
-    name = project.loaded.config.name
-    for r in outcome:
-        results.append({"unique_id": f"sync.{name}.{r.segment}.{r.destination}", "segment": r.segment,
-                        "destination": r.destination, "status": r.status, "execution_time": round(r.seconds, 3),
-                        "synced_through_run_id": r.through_run_id, "message": r.error,
-                        "counts": {"pending": r.pending, "sent": r.sent, "rejected": r.rejected,
-                                   "retried": r.retried}})
+    results += results_of_sync(project.loaded.config.name, outcome)
     title = "sync (dry run: nothing sent, nothing written)" if dry_run else "sync"
     rows = [[r.segment, r.destination, r.status, ", ".join(f"{a} {n:,}" for a, n in sorted(r.pending.items())) or "-",
              f"{r.sent:,}", f"{r.rejected:,}", f"{r.retried:,}", f"{r.seconds:.2f}"] for r in outcome]
@@ -328,13 +378,11 @@ def preview(state: State, results: list, segment: str, limit: int, as_of: str | 
 
 
 @command("test")
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@select_option
 def test(state: State, results: list, select: tuple) -> int:
     """Run segment tests on an in-memory DuckDB."""
     outcomes = state.project.test(select)
-    for r in outcomes:
-        results.append({"unique_id": f"test.{r.segment}.{r.name}", "status": "pass" if r.passed else "fail",
-                        "message": r.error or (None if r.passed else f"expected {r.expected}, got {r.actual}")})
+    results += results_of_tests(outcomes)
     rows = [[r.segment, r.name, "pass" if r.passed else "FAIL",
              r.error or ("" if r.passed else f"{r.file}:{r.line}: expected {r.expected}, got {r.actual}")]
             for r in outcomes]
@@ -355,7 +403,7 @@ def docs(state: State, results: list, output: str | None) -> int:
 
 
 @command("report")
-@click.option("--select", "-s", multiple=True, help="Selector(s).")
+@select_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--goal", default=None, help="Segment whose members count as converted (split conversion); "
                                            "default: leaving the segment counts as converted.")

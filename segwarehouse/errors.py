@@ -49,6 +49,28 @@ class RunError(SegwarehouseError):
     exit_code = EXIT_FAILURE
 
 
+class Outcome:
+    """What a command returns to Python: `ok`, and `raise_for_failures()`, which raises RunError naming
+    everything that failed (the CLI's exit code 1), so a failed run cannot pass unnoticed in a script."""
+
+    noun = "segment"
+
+    def failures(self) -> list[str]:
+        """One line per failed item: what it is and why."""
+        raise NotImplementedError
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures()
+
+    def raise_for_failures(self):
+        """Raise RunError listing the failures; otherwise return self (for chaining)."""
+        failed = self.failures()
+        if failed:
+            raise RunError(f"{len(failed)} {self.noun}(s) failed: " + "; ".join(failed))
+        return self
+
+
 class Problems:
     """Collects problems while parsing so every file's errors are reported in one go."""
 

@@ -13,7 +13,7 @@ from ..adapters.base import Adapter
 from ..compiler.conditions import ConditionCompiler
 from ..compiler.literals import cast, timestamp
 from ..compiler.plan import EVALUATION, Scan, evaluation_query, member_columns, plan_scans, static_table, table
-from ..errors import RunError
+from ..errors import Outcome, RunError
 from ..events import Reporter, Silent
 from ..spec import model as m
 from ..spec.graph import closure
@@ -47,14 +47,13 @@ class SegmentResult:
 
 
 @dataclass
-class RunResult:
+class RunResult(Outcome):
     run_id: str
     as_of: dt.datetime
     results: list[SegmentResult]
 
-    @property
-    def ok(self) -> bool:
-        return all(r.status == "success" for r in self.results)
+    def failures(self) -> list[str]:
+        return [f"{r.segment} ({r.status}): {r.error}" for r in self.results if r.status != "success"]
 
 
 class Runner:
