@@ -77,18 +77,14 @@ def test_snowflake_names_fold_to_upper_case_and_literals_keep_theirs():
 
 def test_unportable_sql_is_traced_with_the_project_source_dialect(tmp_path):
     """The `sql:` condition that cannot be compiled is found by parsing it in the project's
-    source_dialect: Snowflake's `a:b` path reads only there, and the problem names its line."""
-    project_yml = PROJECT_YML + "source_dialect: snowflake\n"
+    source_dialect: read as Snowflake, TRY_TO_NUMBER is a function Trino lacks (read as DuckDB it
+    would be an unknown name, and the problem could not point at the condition's line)."""
     root = write_project(tmp_path / "proj", {"a.yml": (
-        "name: a\nwhere:\n  all:\n    - {attribute: plan, equals: pro}\n"
-        "    - sql: \"GET_PATH(properties, 'a') IS NOT NULL AND ARRAY_CONTAINS(1, [1])\"\n")},
-        project_yml=project_yml)
-    try:
-        Project(root).compile(dialect="clickhouse", write=False)
-    except ValidationError as error:
-        assert "a.yml:5: sql:" in str(error), str(error)
-    else:
-        pytest.skip("sqlglot now compiles this condition for clickhouse")
+        "name: a\nwhere:\n  all:\n    - {attribute: plan, equals: pro}\n    - sql: \"TRY_TO_NUMBER(plan) > 1\"\n")},
+        project_yml=PROJECT_YML + "source_dialect: snowflake\n")
+    with pytest.raises(ValidationError) as error:
+        Project(root).compile(dialect="trino", write=False)
+    assert "a.yml:5: sql: 'TRY_TO_NUMBER(plan) > 1' cannot be compiled for trino" in str(error.value), str(error.value)
 
 
 # --------------------------------------------------------------------------------------------------
