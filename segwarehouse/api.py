@@ -29,7 +29,9 @@ from .docs import render_catalogue, write_catalogue
 from .errors import Outcome, Problem, RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
+from .compiler.names import table_of
 from .materialize.export import export_query, write_csv
+from .materialize.tables import MEMBERS, RUNS, output_table
 from .materialize.runner import RunResult, Runner, utc_now
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
@@ -160,7 +162,8 @@ class Project:
                 if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
                     header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
                 try:
-                    sql = render_checked(query, d, segments[name], segments, pretty=True)
+                    sql = render_checked(query, d, segments[name], segments, source_dialect=config.source_dialect,
+                                         pretty=True)
                 except Unportable as error:
                     unportable.append(error.problem)
                     continue
@@ -217,7 +220,7 @@ class Project:
         columns = list(dict.fromkeys([people.key, *(c for _, c in people.identifiers),
                                       *(self.segments[segment].fields if fields is None else fields)]))
         with self.connect() as adapter:
-            if adapter.column_types(f"{self.loaded.config.output_schema}.segment_members") is None:
+            if not adapter.table_exists(output_table(self.loaded.config.output_schema, MEMBERS)):
                 raise RunError(f"segment '{segment}' has never run on this target: run it first")
             query = export_query(self.loaded.config, segment, columns)
             return write_csv(adapter.stream(query), columns, Path(output))
@@ -284,7 +287,7 @@ class Project:
         names = self.select(select)
         schema = self.loaded.config.output_schema
         with self.connect() as adapter:
-            if adapter.column_types(f"{schema}.segment_runs") is None:
+            if not adapter.table_exists(output_table(schema, RUNS)):
                 raise RunError("nothing has run on this target yet: `segwarehouse run` first")
             return build_report(adapter, schema, self.segments, names, goal)
 
@@ -296,9 +299,6 @@ class Project:
             today = utc_now().date()
             anchor = dt.datetime(today.year, today.month, today.day)
         anchor = parse_as_of(anchor)
-        table = self.loaded.config.people.table
-        schema = table.split(".")[-2] if "." in table else "main"
-        with self.connect() as adapter:
-            if adapter.dialect != "duckdb":  # generate_demo bulk-loads through DuckDB's own API
-                raise RunError("`demo` writes into DuckDB targets only")
-            return generate_demo(adapter.con, people=people, seed=seed, anchor=anchor, schema=schema)
+        schema = table_of(self.loaded.config.people.table).db or "main"
+        with adapter_for(self.target) as adapter:  # demo is what creates a DuckDB file: not connect()
+            return generate_demo(adapter.demo_connection(), people=people, seed=seed, anchor=anchor, schema=schema)

@@ -141,8 +141,7 @@ def run_test(project: LoadedProject, segment: m.Segment, test: m.SegmentTest) ->
         for name, other in project.segments.items():
             if other.static:
                 values = read_static(project.root, other)
-                for statement in st.create_static_values(static_table(name)):
-                    adapter.execute(statement)
+                adapter.create_temp(static_table(name).name, st.static_values_query())
                 adapter.insert_rows(static_table(name), ["value"], [(v,) for v in values.values])
         query = standalone_query(config, project.segments, segment.name, test.as_of)
         rows = adapter.execute(exp.select(exp.column("person_id", quoted=True)).from_(query.subquery("m")))

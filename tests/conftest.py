@@ -54,7 +54,7 @@ def postgres_dsn():
 
 
 @pytest.fixture(scope="session")
-def snowflake_server():
+def snowflake_server(fakesnow_transactions):
     """The fakesnow emulator behind an HTTP server for the whole session: the real
     snowflake-connector-python, in this process or in a CLI subprocess, connects to it."""
     import fakesnow
@@ -64,7 +64,15 @@ def snowflake_server():
 
 
 @pytest.fixture(scope="session")
-def engines(request):
+def fakesnow_transactions():
+    """fakesnow answers CURRENT_TRANSACTION() and SYSTEM$ABORT_TRANSACTION (see the helper)."""
+    from helpers.fakesnow_transactions import install
+
+    install()
+
+
+@pytest.fixture(scope="session")
+def engines(request, fakesnow_transactions):
     """The five engines the cross-engine tests execute SQL on, each opened on first use and kept for
     the whole test session (Spark takes about 10 s to start)."""
     from engines.clickhouse_engine import ClickHouseEngine

@@ -3,6 +3,12 @@
 After a deliberate change to the generated SQL, regenerate the files and review the diff:
 
     SEGWAREHOUSE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden_sql.py
+
+The update mode fails every test it regenerates, so it never passes silently (in CI, or with a
+stray environment variable).
+
+The update mode fails every test it regenerates, so it can never pass silently (in CI or by a
+stray environment variable).
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ def test_example_project_compiles_to_the_golden_sql(dialect):
             stale.unlink()
         for name, sql in compiled.items():
             (folder / f"{name}.sql").write_text(sql)
+        pytest.fail(f"regenerated tests/golden/{dialect}: review the diff, then run without the variable")
     golden = {path.stem: path.read_text() for path in folder.glob("*.sql")}
     assert set(compiled) == set(golden), "segments added or removed: regenerate (see this file's docstring)"
     changed = [name for name in compiled if compiled[name] != golden[name]]

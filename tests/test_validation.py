@@ -895,6 +895,7 @@ def test_failed_commands_leave_an_existing_target_unchanged(tmp_path):
 
 def test_run_without_the_people_table_fails_with_a_clear_message(tmp_path):
     project = write_project(tmp_path / "proj", GOOD_SEGMENT)
+    duckdb.connect(str(project / "segwarehouse.duckdb")).close()  # a database, without the people table
     result = cli(project, "run", "--as-of", "2026-01-01")
     text = output(result)
     assert "Traceback" not in text and "internal error" not in text, text

@@ -520,16 +520,17 @@ def test_a_missing_driver_says_what_to_install(tmp_path, monkeypatch, engine, mo
     assert error.value.exit_code == 2
 
 
-def test_snowflake_reads_lower_case_names_as_unquoted_ones():
+def test_snowflake_reads_names_as_unquoted_ones():
     """Snowflake folds unquoted names to upper case and segwarehouse quotes every name: `shop.users`
-    in a project must reach Snowflake as SHOP.USERS (fakesnow cannot tell, its names ignore case)."""
+    in a project reaches Snowflake as SHOP.USERS, `firstName` as FIRSTNAME (as dbt reads them;
+    fakesnow cannot tell, its names ignore case). Catalog names read back in the project's case."""
     from segwarehouse.adapters.snowflake import SnowflakeAdapter, project_name
 
     query = (exp.select(exp.column("user_id", table="p", quoted=True), exp.column("firstName", quoted=True))
              .from_(exp.alias_(exp.table_("users", db="shop", quoted=True), "p", table=True))
              .where(exp.column("plan", quoted=True).eq(exp.Literal.string("pro"))))
     assert SnowflakeAdapter({}).sql(query) == \
-        'SELECT "P"."USER_ID", "firstName" FROM "SHOP"."USERS" AS "P" WHERE "PLAN" = \'pro\''
+        'SELECT "P"."USER_ID", "FIRSTNAME" FROM "SHOP"."USERS" AS "P" WHERE "PLAN" = \'pro\''
     assert [project_name(n) for n in ("USER_ID", "firstName", "user_id")] == ["user_id", "firstName", "user_id"]
 
 

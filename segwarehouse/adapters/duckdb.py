@@ -5,13 +5,14 @@ import contextlib
 import os
 import threading
 import time
-from typing import Any, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
 
 import duckdb
 from sqlglot import exp
 
-from ..errors import RunError
-from .base import BUSY, Adapter
+from ..errors import Problem, RunError, ValidationError
+from .base import BUSY, Adapter, Setting
 
 LOCK_POLL_SECONDS = 0.2
 # The file is attached under a fixed catalog name: DuckDB names a catalog after its file's stem, and
@@ -24,7 +25,19 @@ _HELD_GUARD = threading.Lock()
 
 class DuckDBAdapter(Adapter):
     dialect = "duckdb"
-    VIEWS_RESOLVE_IN_OWN_SCHEMA = True  # and must: the file's catalog name changes with how it is opened
+    SETTINGS = {**Adapter.SETTINGS, "path": Setting(str), "memory_limit": Setting(str)}
+
+    @classmethod
+    def prepare(cls, settings: dict[str, Any], project_dir: Path, file: Optional[str],
+                lines: dict[str, int]) -> dict[str, Any]:
+        """`path` relative to the project directory; where it was written is kept for the message
+        that it does not exist."""
+        settings = dict(settings)
+        path = settings.get("path")
+        if path not in (None, ":memory:"):
+            settings["path"] = str(Path(path) if Path(path).is_absolute() else project_dir / path)
+        settings["path_origin"] = (file, lines.get("path") or lines.get("type"))
+        return settings
 
     def __init__(self, settings: dict[str, Any]):
         super().__init__(settings)
@@ -36,10 +49,13 @@ class DuckDBAdapter(Adapter):
     def description(self) -> str:
         return f"duckdb ({self.path})"
 
-    def connect(self, wait: bool = False, lock: bool = False) -> "DuckDBAdapter":
+    def connect(self, wait: bool = False, lock: bool = False, create: bool = False) -> "DuckDBAdapter":
         """Open the database file. DuckDB lets one process write a file at a time, so the file is
         the lock whatever `lock` says: a second run fails at once with a clear message, or with
-        wait=True polls until the first one ends."""
+        wait=True polls until the first one ends. Only `demo` creates the file (create=True): a
+        mistyped `path` would otherwise run against a new, empty database."""
+        if not create and self.path != ":memory:" and not os.path.exists(self.path):
+            raise self._missing()
         config = {}
         if self.settings.get("threads"):
             config["threads"] = int(self.settings["threads"])
@@ -51,6 +67,21 @@ class DuckDBAdapter(Adapter):
         # Warehouse timestamps without a zone are UTC; so is every comparison.
         self.con.execute("SET TimeZone = 'UTC'")
         return self
+
+    def _missing(self) -> ValidationError:
+        file, line = self.settings.get("path_origin") or (None, None)
+        if file is None:  # no profiles.yml: the embedded default target
+            return ValidationError([Problem(self.path, None, "the DuckDB database does not exist yet; run "
+                                            "`segwarehouse demo` to create it with demo data, or add a profiles.yml "
+                                            "whose target is your warehouse")])
+        return ValidationError([Problem(file, line, f"the DuckDB database {self.path} does not exist; run "
+                                        "`segwarehouse demo` to create it, or fix `path`")])
+
+    def demo_connection(self) -> duckdb.DuckDBPyConnection:
+        """The open connection, its database file created if missing (`demo` is what creates it)."""
+        if self.con is None:
+            self.connect(create=True)
+        return self.con
 
     def _attach(self, wait: bool) -> None:
         with _HELD_GUARD:
@@ -105,17 +136,9 @@ class DuckDBAdapter(Adapter):
             raise
         self.con.commit()
 
-    def _catalog(self) -> str:
-        return CATALOG if self.path != ":memory:" else "memory"
+    # --- catalog hooks: information_schema lists every attached database's columns ------------
+    def _catalog_of(self, table: exp.Table) -> exp.Expression:
+        return exp.Literal.string(table.catalog or (CATALOG if self.path != ":memory:" else "memory"))
 
-    def column_types(self, table: str) -> dict[str, str] | None:
-        parts = table.split(".")
-        name, schema = parts[-1], (parts[-2] if len(parts) > 1 else None)
-        query = (exp.select("column_name", "data_type").from_("information_schema.columns")
-                 .where(exp.column("table_name").eq(exp.Literal.string(name))))
-        if schema:
-            query = query.where(exp.column("table_schema").eq(exp.Literal.string(schema)))
-        catalog = parts[-3] if len(parts) > 2 else self._catalog()
-        query = query.where(exp.column("table_catalog").eq(exp.Literal.string(catalog)))
-        rows = self.con.execute(self.sql(query.order_by("ordinal_position"))).fetchall()
-        return {r[0]: r[1] for r in rows} or None
+    def _tree_type(self, engine_type: str) -> str:
+        return engine_type  # DuckDB's own spelling is the trees' spelling

@@ -7,17 +7,18 @@ from typing import Any, Iterator
 from sqlglot import exp
 
 from ..errors import RunError
-from .base import BUSY, Adapter, lock_key, missing_driver, tree_type
+from .base import BUSY, Adapter, Setting, lock_key, missing_driver
 
 CONNECT_SETTINGS = ("host", "port", "user", "password", "dbname", "sslmode")
 
 
 class PostgresAdapter(Adapter):
     dialect = "postgres"
+    SETTINGS = {**Adapter.SETTINGS, "host": Setting(str, required=True), "port": Setting(int),
+                "user": Setting(str, required=True), "password": Setting(str, secret=True),
+                "dbname": Setting(str, required=True), "schema": Setting(str), "sslmode": Setting(str)}
     TRANSACTIONAL_DDL = True
     SUPPORTS_REPLACE_TABLE = False    # CREATE OR REPLACE exists for views and functions only
-    SUPPORTS_MERGE = True             # 15+
-    IDENTIFIER_CASE = "lower"
     MAX_IDENTIFIER_LENGTH = 63        # longer names are silently truncated: refuse them instead
     VIEWS_RESOLVE_IN_OWN_SCHEMA = False  # names bind through search_path when the view is created
 
@@ -37,10 +38,11 @@ class PostgresAdapter(Adapter):
         except ImportError:
             raise missing_driver("postgres", "psycopg") from None
         params = {k: self.settings[k] for k in CONNECT_SETTINGS if self.settings.get(k) is not None}
-        # Every timestamp is UTC (SPEC 7); search_path makes the profile's schema the default one.
+        # Every timestamp is UTC (SPEC 7); search_path makes the profile's schema the default one
+        # (folded like every name segwarehouse sends).
         options = ["-c TimeZone=UTC"]
         if self.settings.get("schema"):
-            options.append(f"-c search_path={exp.to_identifier(self.settings['schema'], quoted=True).sql('postgres')}")
+            options.append(f"-c search_path={self.sql(exp.to_identifier(self.settings['schema'], quoted=True))}")
         try:
             self.con = psycopg.connect(**params, options=" ".join(options), autocommit=True,
                                        application_name="segwarehouse")
@@ -75,13 +77,3 @@ class PostgresAdapter(Adapter):
     def transaction(self) -> Iterator[None]:
         with self.con.transaction():  # commits at the end, rolls back on any exception
             yield
-
-    def column_types(self, table: str) -> dict[str, str] | None:
-        parts = table.split(".")
-        name, schema = parts[-1], (parts[-2] if len(parts) > 1 else None)
-        query = (exp.select("column_name", "data_type").from_("information_schema.columns")
-                 .where(exp.column("table_name").eq(exp.Literal.string(name)))
-                 .where(exp.column("table_schema").eq(exp.Literal.string(schema) if schema
-                                                      else exp.func("current_schema"))))
-        rows = self.execute(query.order_by("ordinal_position"))
-        return {r[0]: tree_type(r[1], self.dialect) for r in rows} or None

@@ -4,9 +4,8 @@ Snowflake commits DDL implicitly (a CREATE inside BEGIN..COMMIT ends the transac
 TRANSACTIONAL_DDL is False: the runner creates temporary tables and views outside the
 transaction, and BEGIN..COMMIT holds DML only.
 
-Unquoted names fold to upper case in Snowflake, and segwarehouse quotes every identifier; a name
-written in lower case in the project (`people.table: shop.users`) is therefore sent upper case
-(SHOP.USERS, as Snowflake would read it unquoted) and names in mixed case are kept as written.
+Names are folded as Snowflake folds unquoted names (upper case) when SQL is rendered, in
+compiler/dialects.render, the same function `compile --dialect snowflake` prints through.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from typing import Any, Iterator
 from sqlglot import exp
 
 from ..errors import RunError
-from .base import BUSY, Adapter, missing_driver, tree_type
+from .base import BUSY, Adapter, Report, Setting, missing_driver
 
 CONNECT_SETTINGS = ("account", "user", "password", "role", "warehouse", "database", "schema", "authenticator",
                     "host", "port", "protocol", "private_key_file", "private_key_file_pwd")
@@ -32,16 +31,18 @@ LOCK_POLL_SECONDS = 1.0
 # that died without releasing it (killed process, lost network) and may be taken over.
 HEARTBEAT_SECONDS = 15
 STALE_SECONDS = 120
-
-
-def _upper_unquoted(node: exp.Expression) -> exp.Expression:
-    """A name written in lower case means what it would mean unquoted in Snowflake: upper case."""
-    if isinstance(node, exp.Identifier) and node.name == node.name.lower() and node.name != node.name.upper():
-        node.set("this", node.name.upper())
-    return node
+# How long a statement waits for a table lock before it fails (Snowflake's default is 12 hours).
+# The only writers of the output tables are segwarehouse runs, serialized by the run lock, and
+# syncs, whose commits take seconds; a longer wait means a transaction nobody will finish (a run
+# killed inside it). Takeover aborts that transaction; should the abort fail (another user's run),
+# Snowflake itself aborts an idle detached transaction that blocks another after 5 minutes, so ten
+# minutes outlasts it and the run fails with a lock timeout instead of hanging.
+LOCK_TIMEOUT_SECONDS = 600
+AUTH = ("password", "private_key_path", "authenticator")
 
 
 def engine_name(name: str) -> str:
+    """A connection setting (database, schema) as Snowflake reads it unquoted."""
     return name.upper() if name == name.lower() else name
 
 
@@ -52,14 +53,30 @@ def project_name(name: str) -> str:
 
 class SnowflakeAdapter(Adapter):
     dialect = "snowflake"
+    SETTINGS = {**Adapter.SETTINGS, "account": Setting(str, required=True), "user": Setting(str, required=True),
+                "password": Setting(str, secret=True), "private_key_path": Setting(str),
+                "private_key_passphrase": Setting(str, secret=True), "authenticator": Setting(str),
+                "role": Setting(str), "warehouse": Setting(str), "database": Setting(str, required=True),
+                "schema": Setting(str), "query_tag": Setting(str), "login_timeout": Setting(int),
+                # a private-link or emulator endpoint instead of <account>.snowflakecomputing.com
+                "host": Setting(str), "port": Setting(int), "protocol": Setting(str)}
     TRANSACTIONAL_DDL = False
     SUPPORTS_REPLACE_TABLE = True
-    SUPPORTS_MERGE = True
-    IDENTIFIER_CASE = "upper"
     MAX_IDENTIFIER_LENGTH = 255
     JSON_TEXT_WITH_TO_JSON = True   # CAST(<variant object> AS VARCHAR) fails; TO_JSON serialises it
     VIEWS_RESOLVE_IN_OWN_SCHEMA = False
-    REWRITES = (_upper_unquoted,)
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any], report: Report) -> None:
+        """Exactly one way to log in."""
+        auth = [k for k in AUTH if settings.get(k) not in (None, "")]
+        if len(auth) != 1:
+            report(auth[1] if len(auth) > 1 else None,
+                   "a snowflake target needs exactly one of `password`, `private_key_path` (key pair) or "
+                   f"`authenticator: externalbrowser`{'; got ' + ', '.join(auth) if auth else ''}")
+        elif auth == ["authenticator"] and str(settings["authenticator"]).lower() != "externalbrowser":
+            report("authenticator",
+                   f"`authenticator` is externalbrowser (browser single sign-on), got {settings['authenticator']!r}")
 
     def __init__(self, settings: dict[str, Any]):
         super().__init__(settings)
@@ -87,7 +104,7 @@ class SnowflakeAdapter(Adapter):
                 params[name] = engine_name(params[name])
         # Every timestamp is UTC (SPEC 7); the query tag lets admins find segwarehouse's queries.
         session = {"TIMEZONE": "UTC", "QUERY_TAG": s.get("query_tag") or "segwarehouse",
-                   "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}
+                   "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False, "LOCK_TIMEOUT": LOCK_TIMEOUT_SECONDS}
         try:
             return snowflake.connector.connect(**params, session_parameters=session, autocommit=True,
                                                application="segwarehouse", login_timeout=s.get("login_timeout", 60))
@@ -127,30 +144,41 @@ class SnowflakeAdapter(Adapter):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
+        """BEGIN..COMMIT; under the run lock the transaction's id goes into the lock row, so a run
+        that takes over this lock after this process dies can abort it and free its table locks."""
         self.execute(exp.Transaction())
         try:
+            if self._lock is not None:
+                self._lock.record_transaction(self.execute(exp.select(exp.func("CURRENT_TRANSACTION")))[0][0])
             yield
         except BaseException:
             self.execute(exp.Rollback())
+            self._forget_transaction()
             raise
         self.execute(exp.Commit())
+        self._forget_transaction()
 
-    def column_types(self, table: str) -> dict[str, str] | None:
-        parts = [engine_name(p) for p in table.split(".")]
-        name = parts[-1]
-        schema = parts[-2] if len(parts) > 1 else engine_name(self.settings.get("schema") or "PUBLIC")
-        columns = exp.table_("columns", db="information_schema", catalog=parts[-3] if len(parts) > 2 else None)
-        query = (exp.select("column_name", "data_type").from_(columns)
-                 .where(exp.column("table_name").eq(exp.Literal.string(name)))
-                 .where(exp.column("table_schema").eq(exp.Literal.string(schema))))
-        # information_schema's own names must stay unquoted-insensitive: render without the upper-casing rewrite
-        rows = self.con.cursor().execute(query.sql("snowflake")).fetchall()
-        return {project_name(r[0]): tree_type(r[1], self.dialect) for r in rows} or None
+    def _forget_transaction(self) -> None:
+        if self._lock is not None:
+            self._lock.record_transaction(None)
+
+    # --- catalog hooks: information_schema is per database; names read back in project case ----
+    def _columns_view(self, table: exp.Table) -> exp.Table:
+        return exp.table_("columns", db="information_schema", catalog=table.catalog or None)
+
+    def _default_schema(self) -> exp.Expression:
+        return exp.Literal.string(engine_name(self.settings.get("schema") or "PUBLIC"))
+
+    def _catalog_of(self, table: exp.Table) -> None:
+        return None  # the information_schema named above is the catalog's own
+
+    def _project_name(self, name: str) -> str:
+        return project_name(name)
 
 
 class _LockTable:
     """A run lock that works across sessions and machines, in a one-row table of the profile's
-    schema: (name, holder, heartbeat_at).
+    schema: (name, holder, heartbeat_at, transaction_id).
 
     Claiming is one UPDATE that sets `holder` only where it is NULL or stale. Snowflake runs DML
     on one table one statement at a time, so of two concurrent claims exactly one finds the row
@@ -158,7 +186,12 @@ class _LockTable:
     insert, claims and releases update every row of the name together, and the claim counts as
     won only when no row names another holder. The lock lives on its own autocommit connection,
     so its heartbeat never joins the run's transaction; a run that dies stops its heartbeat and
-    its lock goes stale after STALE_SECONDS."""
+    its lock goes stale after STALE_SECONDS.
+
+    A run killed inside its apply transaction leaves that transaction open, holding its table
+    locks until Snowflake ends the detached transaction (hours). The holder therefore records
+    CURRENT_TRANSACTION() in `transaction_id` while it applies, and a run taking over a stale
+    lock aborts that transaction first (SYSTEM$ABORT_TRANSACTION: a no-op on one already ended)."""
 
     def __init__(self, adapter: SnowflakeAdapter, con):
         self.adapter, self.con = adapter, con
@@ -185,12 +218,16 @@ class _LockTable:
         return exp.and_(self._named(), self._col("holder").eq(exp.Literal.string(self.holder)))
 
     def acquire(self, wait: bool) -> None:
-        columns = (("name", "VARCHAR"), ("holder", "VARCHAR"), ("heartbeat_at", "TIMESTAMP"))
+        columns = (("name", "VARCHAR"), ("holder", "VARCHAR"), ("heartbeat_at", "TIMESTAMP"),
+                   ("transaction_id", "VARCHAR"))
         self._run(exp.Create(kind="TABLE", exists=True, this=exp.Schema(this=self.table.copy(), expressions=[
             exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t)) for c, t in columns])))
+        # a lock table made before transaction_id existed
+        self._run(exp.Alter(this=self.table.copy(), kind="TABLE", actions=[exp.ColumnDef(
+            this=exp.to_identifier("transaction_id", quoted=True), kind=exp.DataType.build("VARCHAR"), exists=True)]))
         missing = exp.not_(exp.Exists(this=exp.select("1").from_(self.table.copy()).where(self._named())))
-        self._run(exp.insert(exp.select(exp.Literal.string(LOCK_NAME), exp.null(), exp.null()).where(missing),
-                             self.table.copy()))
+        self._run(exp.insert(exp.select(exp.Literal.string(LOCK_NAME), exp.null(), exp.null(), exp.null())
+                             .where(missing), self.table.copy()))
         while not self._claim():
             if not wait:
                 raise RunError(BUSY.format(target=self.adapter.description) + f" (lock held: {self._held_by()})")
@@ -201,9 +238,15 @@ class _LockTable:
     def _claim(self) -> bool:
         stale_before = exp.DateAdd(this=self._now(), expression=exp.Literal.number(-STALE_SECONDS),
                                    unit=exp.var("SECOND"))
-        free = exp.or_(exp.Is(this=self._col("holder"), expression=exp.null()),
-                       exp.LT(this=self._col("heartbeat_at"), expression=stale_before))
-        claim = exp.update(self.table.copy(), {"holder": exp.Literal.string(self.holder), "heartbeat_at": self._now()},
+        stale = exp.LT(this=self._col("heartbeat_at"), expression=stale_before)
+        free = exp.or_(exp.Is(this=self._col("holder"), expression=exp.null()), stale.copy())
+        # the transaction a dead holder left open, read before the claim overwrites the row
+        left_open = [t for (t,) in self._run(
+            exp.select(self._col("transaction_id")).from_(self.table.copy())
+            .where(exp.and_(self._named(), stale.copy(), exp.not_(exp.Is(this=self._col("transaction_id"),
+                                                                          expression=exp.null()))))) if t]
+        claim = exp.update(self.table.copy(), {"holder": exp.Literal.string(self.holder), "heartbeat_at": self._now(),
+                                               "transaction_id": exp.null()},
                            where=exp.and_(self._named(), exp.paren(free)))
         try:
             self._run(claim)
@@ -214,7 +257,20 @@ class _LockTable:
         if self._run(exp.select(exp.Count(this=exp.Star())).from_(self.table.copy()).where(others))[0][0]:
             self._release_rows()
             return False
+        for transaction in left_open:
+            self._abort(transaction)
         return True
+
+    def _abort(self, transaction: str) -> None:
+        """End a dead run's transaction so its table locks go now, not when Snowflake times it out."""
+        with contextlib.suppress(Exception):  # not ours to abort (another user): LOCK_TIMEOUT bounds the wait
+            self._run(exp.select(exp.Anonymous(this="SYSTEM$ABORT_TRANSACTION",
+                                               expressions=[exp.Literal.number(int(transaction))])))
+
+    def record_transaction(self, transaction: str | None) -> None:
+        """The holder's open apply transaction (None once it ended), for a takeover to abort."""
+        value = exp.Literal.string(str(transaction)) if transaction is not None else exp.null()
+        self._run(exp.update(self.table.copy(), {"transaction_id": value}, where=self._mine()))
 
     def _held_by(self) -> str:
         rows = self._run(exp.select(self._col("holder"), self._col("heartbeat_at")).from_(self.table.copy())
@@ -227,7 +283,8 @@ class _LockTable:
                 self._run(exp.update(self.table.copy(), {"heartbeat_at": self._now()}, where=self._mine()))
 
     def _release_rows(self) -> None:
-        self._run(exp.update(self.table.copy(), {"holder": exp.null(), "heartbeat_at": exp.null()}, where=self._mine()))
+        self._run(exp.update(self.table.copy(), {"holder": exp.null(), "heartbeat_at": exp.null(),
+                                                 "transaction_id": exp.null()}, where=self._mine()))
 
     def release(self) -> None:
         self._stop.set()

@@ -11,6 +11,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ErrorLevel, UnsupportedError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from ..errors import Problem
 from ..spec import model as m
@@ -90,8 +91,24 @@ def rewrite(expression: exp.Expression, dialect: str) -> tuple[exp.Expression, b
     return expression, needs_rewrites
 
 
+def normalize(expression: exp.Expression, dialect: str) -> exp.Expression:
+    """Every name as `dialect` resolves it unquoted (in place): upper case for Snowflake, lower case
+    for PostgreSQL, as written for case-sensitive engines. Trees quote every name, so the quotes are
+    set aside while sqlglot normalizes and put back after; quoting then keeps the folded name exact.
+    Names are identifiers only: string literals (JSON keys, values) keep their case."""
+    quoted = [node for node in expression.find_all(exp.Identifier) if node.quoted]
+    for node in quoted:
+        node.set("quoted", False)
+    normalize_identifiers(expression, dialect)
+    for node in quoted:
+        node.set("quoted", True)
+    return expression
+
+
 def render(expression: exp.Expression, dialect: str, **options) -> str:
-    """SQL for `dialect`, every identifier quoted."""
+    """SQL for `dialect`: names folded as the engine folds unquoted names, then every one quoted.
+    `compile` and the adapters both render through here, so compiled SQL is the SQL that runs."""
+    expression = normalize(expression, dialect)
     if dialect in LEAN or RULES.get(dialect, DEFAULT_RULES):
         expression, needs_rewrites = rewrite(expression, dialect)
         generator = dialect if needs_rewrites else LEAN.get(dialect, dialect)
@@ -101,14 +118,14 @@ def render(expression: exp.Expression, dialect: str, **options) -> str:
 
 
 def render_checked(expression: exp.Expression, dialect: str, segment: m.Segment,
-                   segments: dict[str, m.Segment], **options) -> str:
+                   segments: dict[str, m.Segment], *, source_dialect: str, **options) -> str:
     """render(), except that what sqlglot cannot express in `dialect` (it would print something
     else, or drop it) is a Problem naming the file and line of the `sql:` condition responsible,
     or of the segment: a compile-time error, never a silent difference."""
     try:
         return render(expression, dialect, unsupported_level=ErrorLevel.RAISE, **options)
     except UnsupportedError as error:
-        raise Unportable(_unsupported_problem(segment, segments, dialect, error)) from None
+        raise Unportable(_unsupported_problem(segment, segments, dialect, source_dialect, error)) from None
 
 
 class Unportable(Exception):
@@ -117,7 +134,7 @@ class Unportable(Exception):
         self.problem = problem
 
 
-def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dialect: str,
+def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dialect: str, source_dialect: str,
                          error: UnsupportedError) -> Problem:
     reason = str(error).splitlines()[0]
     for node in walk(segment.condition, segments, once=True, segment=segment.name):
@@ -125,7 +142,7 @@ def _unsupported_problem(segment: m.Segment, segments: dict[str, m.Segment], dia
         if not isinstance(condition, m.Sql):
             continue
         try:
-            sqlglot.parse_one(condition.text, read="duckdb").sql(dialect, unsupported_level=ErrorLevel.RAISE)
+            sqlglot.parse_one(condition.text, read=source_dialect).sql(dialect, unsupported_level=ErrorLevel.RAISE)
         except UnsupportedError as own:
             return Problem(owner.file, condition.line or owner.line,
                            f"sql: {condition.text!r} cannot be compiled for {dialect}: {str(own).splitlines()[0]}")

@@ -19,7 +19,7 @@ from ..spec import model as m
 from ..spec.graph import closure
 from . import statements as st
 from .static import read_static
-from .tables import RUNS, create_schema, definitions, output_table
+from .tables import RUNS, ensure, output_table, people_columns
 
 EVAL = EVALUATION
 
@@ -67,21 +67,9 @@ class Runner:
     # --- preparation ---------------------------------------------------------------------------
     def ensure_tables(self) -> str:
         """Create the output tables if missing; returns the people key's type."""
-        people = self.config.people
-        columns = self.adapter.column_types(people.table)
-        if columns is None:
-            raise RunError(f"the people table {people.table} does not exist in the target "
-                           f"({self.adapter.description}); run `segwarehouse demo` for demo data, or fix "
-                           "`people.table` in segwarehouse.yml")
-        if people.key not in columns:
-            raise RunError(f"the people table {people.table} has no column '{people.key}' (people.key in "
-                           f"segwarehouse.yml); columns: {', '.join(columns)}")
-        self.people_columns = list(columns)
-        self.people_types = columns
-        self.adapter.execute(create_schema(self.schema))
-        for statement in definitions(self.schema, columns[people.key]).values():
-            self.adapter.execute(statement)
-        return columns[people.key]
+        self.people_types = people_columns(self.adapter, self.config)
+        self.people_columns = list(self.people_types)
+        return ensure(self.adapter, self.config, self.people_types)
 
     def check_people_key(self) -> None:
         """The key must be unique and non-null before anything is applied (fail with a count and examples)."""
@@ -126,7 +114,7 @@ class Runner:
                 broken[name] = str(e)
                 continue
             target = static_table(name)
-            self._execute_all(st.create_static_values(target, self.adapter.SUPPORTS_REPLACE_TABLE))
+            self.adapter.create_temp(target.name, st.static_values_query())
             self.adapter.insert_rows(target, ["value"], [(v,) for v in values.values])
             column = exp.column(self.config.people.column_for(segment.static.match_on), quoted=True)
             matched = self.adapter.execute(
@@ -156,7 +144,7 @@ class Runner:
         scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
         read = _columns_read(list(predicates.values()), [segments[n] for n in selected], self.people_columns)
         broken = self._build_evaluation(scans, as_of, read)
-        self._execute_all(st.create_delta(person_type, self.adapter.SUPPORTS_REPLACE_TABLE))
+        self.adapter.create_temp(st.DELTA, st.delta_query(person_type))
 
         results: dict[str, SegmentResult] = {}
         stopped = False
@@ -226,7 +214,7 @@ class Runner:
         return broken
 
     def _create_temp(self, name: str, query: exp.Query) -> None:
-        self._execute_all(st.create_temp(name, query, self.adapter.SUPPORTS_REPLACE_TABLE))
+        self.adapter.create_temp(name, query)
 
     def _execute_all(self, statements: list[exp.Expression]) -> None:
         for statement in statements:
@@ -245,7 +233,7 @@ class Runner:
         try:
             self.adapter.execute(st.insert_changes(self.schema, EVAL, segment.name, key, predicate, split,
                                                    fields if segment.fields else None,
-                                                   self.adapter.JSON_TEXT_WITH_TO_JSON))
+                                                   self.adapter.json_text))
         except Exception as e:  # noqa: BLE001
             result.status, result.error = "error", _engine_message(e)
         result.seconds = time.perf_counter() - t0
@@ -269,15 +257,18 @@ class Runner:
         # Views are replaced every run (the people table may have moved). They are DDL: inside the
         # transaction where DDL is transactional, before it where DDL commits on its own (Snowflake);
         # a view only reads segment_members, so creating it early changes no member anyone sees.
-        views = [st.segment_view(self.schema, name, table(self.config.people.table), self.config.people.key,
-                                 qualify=not self.adapter.VIEWS_RESOLVE_IN_OWN_SCHEMA) for name in names]
+        def replace_views() -> None:
+            for name in names:
+                self.adapter.replace_view(output_table(self.schema, name), st.segment_view(
+                    self.schema, name, table(self.config.people.table), self.config.people.key))
+
         if not self.adapter.TRANSACTIONAL_DDL:
-            self._execute_all(views)
+            replace_views()
         with self.adapter.transaction():
             for statement in st.apply_statements(self.schema, run_id, as_of):
                 self.adapter.execute(statement)
             if self.adapter.TRANSACTIONAL_DDL:
-                self._execute_all(views)
+                replace_views()
             self._insert_runs(run_id, as_of, started, [results[n] for n in names] + failed)
 
     def _insert_runs(self, run_id: str, as_of: dt.datetime, started: dt.datetime,
@@ -306,7 +297,7 @@ class Runner:
 
     def _drop_temps(self, scans: list[Scan]) -> None:
         for name in [EVAL, st.DELTA, *(s.name for s in scans)]:
-            self.adapter.execute(st.drop_temp(name))
+            self.adapter.drop_temp(name)
 
 
 def _columns_read(predicates: list[exp.Expression], segments: list[m.Segment], people: list[str]) -> list[str]:

@@ -28,44 +28,27 @@ def _names(*names: str) -> list[exp.Identifier]:
     return [exp.to_identifier(n, quoted=True) for n in names]
 
 
-def create_temp(name: str, query: exp.Query, replace: bool = True) -> list[exp.Expression]:
-    """A temporary table from a query: CREATE OR REPLACE where the engine has it, else DROP + CREATE."""
-    create = exp.Create(this=_temp(name), kind="TABLE", expression=query, replace=replace,
-                        properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
-    return [create] if replace else [drop_temp(name), create]
-
-
-def drop_temp(name: str) -> exp.Drop:
-    return exp.Drop(tables=[_temp(name)], kind="TABLE", exists=True)
-
-
-def create_static_values(table: exp.Table, replace: bool = True) -> list[exp.Expression]:
-    """The temporary table holding a static segment's CSV values."""
-    return create_temp(table.name, exp.select(cast(exp.null(), "VARCHAR").as_("value", quoted=True)).limit(0),
-                       replace)
+def static_values_query() -> exp.Select:
+    """The (empty) temporary table holding a static segment's CSV values: `adapter.create_temp(...)`."""
+    return exp.select(cast(exp.null(), "VARCHAR").as_("value", quoted=True)).limit(0)
 
 
 DELTA_COLUMNS = ("segment", "person_id", "change", "split", "fields")
 
 
-def create_delta(person_type: str, replace: bool = True) -> list[exp.Expression]:
-    """The temporary table of a run's changes, filled segment by segment."""
+def delta_query(person_type: str) -> exp.Select:
+    """The (empty) temporary table of a run's changes, filled segment by segment."""
     types = {"segment": "VARCHAR", "person_id": person_type, "change": "VARCHAR", "split": "VARCHAR", "fields": "JSON"}
-    return create_temp(DELTA, exp.select(*(named(cast(exp.null(), t), c) for c, t in types.items())).limit(0),
-                       replace)
-
-
-def json_text(value: exp.Expression, to_json: bool = False) -> exp.Expression:
-    """A JSON value as text, to compare two of them; some engines (Snowflake) serialise with TO_JSON only."""
-    return exp.JSONFormat(this=value) if to_json else cast(value, "VARCHAR")
+    return exp.select(*(named(cast(exp.null(), t), c) for c, t in types.items())).limit(0)
 
 
 def insert_changes(schema: str, evaluation: str, segment: str, key: str, predicate: exp.Expression,
                    split: Callable[[exp.Expression], exp.Expression], fields: exp.Expression | None,
-                   json_to_text: bool = False) -> exp.Insert:
+                   json_text: Callable[[exp.Expression], exp.Expression]) -> exp.Insert:
     """One segment's changes: its new members (people the predicate selects) against its current
     ones. Only entered, exited and (for segments with fields) updated people produce a row; a
-    continuing member keeps the split it entered with (sticky assignment), computed for newcomers only."""
+    continuing member keeps the split it entered with (sticky assignment), computed for newcomers only.
+    `json_text` is the adapter's verb turning JSON into comparable text."""
     seg = exp.Literal.string(segment)
     n_id, o_id = _col("person_id", "n"), _col("person_id", "o")
     new = (exp.select(named(_col(key), "person_id"), named(fields or cast(exp.null(), "JSON"), "fields"))
@@ -76,8 +59,7 @@ def insert_changes(schema: str, evaluation: str, segment: str, key: str, predica
     exited = exp.Is(this=n_id.copy(), expression=exp.null())
     changed = [entered.copy(), exited.copy()]
     if fields is not None:
-        changed.append(exp.NullSafeNEQ(this=json_text(_col("fields", "n"), json_to_text),
-                                       expression=json_text(_col("fields", "o"), json_to_text)))
+        changed.append(exp.NullSafeNEQ(this=json_text(_col("fields", "n")), expression=json_text(_col("fields", "o"))))
     query = (exp.select(
         seg.copy(), exp.func("COALESCE", n_id.copy(), o_id.copy()),
         exp.Case().when(entered.copy(), exp.Literal.string("entered"))
@@ -136,17 +118,12 @@ def apply_statements(schema: str, run_id: str, as_of: dt.datetime) -> list[exp.E
     return [insert_changes, delete_exited, update_fields, insert_entered]
 
 
-def segment_view(schema: str, segment: str, people_table: exp.Table, people_key: str,
-                 qualify: bool = False) -> exp.Create:
-    """One view per segment for BI tools: its members with their people columns. `qualify` names
-    the members table with its schema, for engines that bind a view's names through the search path."""
-    query = (exp.select(_col("entered_at", "m").as_("segment_entered_at", quoted=True),
-                        _col("split", "m").as_("segment_split", quoted=True),
-                        exp.Column(this=exp.Star(), table=exp.to_identifier("p", quoted=True)))
-             # unqualified where a view resolves it in its own schema (DuckDB: however the file is opened later)
-             .from_(exp.alias_(output_table(schema, MEMBERS) if qualify else exp.table_(MEMBERS, quoted=True), "m",
-                               table=True))
-             .join(exp.alias_(people_table, "p", table=True),
-                   on=_col(people_key, "p").eq(_col("person_id", "m")))
-             .where(_col("segment", "m").eq(exp.Literal.string(segment))))
-    return exp.Create(this=output_table(schema, segment), kind="VIEW", expression=query, replace=True)
+def segment_view(schema: str, segment: str, people_table: exp.Table, people_key: str) -> exp.Select:
+    """One view per segment for BI tools (`adapter.replace_view(output_table(schema, segment), ...)`):
+    its members with their people columns."""
+    return (exp.select(_col("entered_at", "m").as_("segment_entered_at", quoted=True),
+                       _col("split", "m").as_("segment_split", quoted=True),
+                       exp.Column(this=exp.Star(), table=exp.to_identifier("p", quoted=True)))
+            .from_(exp.alias_(output_table(schema, MEMBERS), "m", table=True))
+            .join(exp.alias_(people_table, "p", table=True), on=_col(people_key, "p").eq(_col("person_id", "m")))
+            .where(_col("segment", "m").eq(exp.Literal.string(segment))))

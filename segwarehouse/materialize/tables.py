@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ..adapters.base import Adapter
+from ..compiler.names import table_of
+from ..errors import RunError
+from ..spec import model as m
+
 MEMBERS = "segment_members"
 CHANGES = "segment_changes"
 RUNS = "segment_runs"
@@ -50,3 +55,27 @@ def definitions(schema: str, person_type: str) -> dict[str, exp.Create]:
 
 def create_schema(schema: str) -> exp.Create:
     return exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True)
+
+
+def people_columns(adapter: Adapter, config: m.ProjectConfig) -> dict[str, str]:
+    """{column: type} of the people table; a missing table or key column is an error saying what to fix."""
+    people = config.people
+    columns = adapter.column_types(table_of(people.table))
+    if columns is None:
+        raise RunError(f"the people table {people.table} does not exist in the target "
+                       f"({adapter.description}); run `segwarehouse demo` for demo data, or fix "
+                       "`people.table` in segwarehouse.yml")
+    if people.key not in columns:
+        raise RunError(f"the people table {people.table} has no column '{people.key}' (people.key in "
+                       f"segwarehouse.yml); columns: {', '.join(columns)}")
+    return columns
+
+
+def ensure(adapter: Adapter, config: m.ProjectConfig, people: dict[str, str] | None = None) -> str:
+    """Create the output schema and tables where missing (runs and syncs both call this); returns
+    the type of person_id, the people key's type. `people`: people_columns(), when already read."""
+    person_type = (people or people_columns(adapter, config))[config.people.key]
+    adapter.execute(create_schema(config.output_schema))
+    for statement in definitions(config.output_schema, person_type).values():
+        adapter.execute(statement)
+    return person_type

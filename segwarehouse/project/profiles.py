@@ -5,59 +5,39 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from ..adapters import ADAPTERS, adapter_class
 from ..errors import Problem, Problems, ValidationError, did_you_mean
 from .templating import Renderer, TemplateRenderError
 from ..yamlfile import YamlSyntaxError, line_of, load_yaml
 
 PROFILES_FILE = "profiles.yml"
-TARGET_TYPES = ("duckdb", "snowflake", "postgres")
-
-
-SETTING_TYPES = {"path": str, "threads": int, "memory_limit": str, "port": int, "host": str, "user": str,
-                 "password": str, "dbname": str, "schema": str, "database": str, "account": str, "role": str,
-                 "warehouse": str, "sslmode": str, "private_key_path": str, "private_key_passphrase": str,
-                 "authenticator": str, "query_tag": str, "protocol": str, "login_timeout": int}
-# Per target type: the settings it needs, and every setting it knows (a typo is an error, not ignored).
-REQUIRED = {"duckdb": (), "postgres": ("host", "user", "dbname"), "snowflake": ("account", "user", "database")}
-KNOWN = {
-    "duckdb": ("path", "threads", "memory_limit"),
-    "postgres": ("host", "port", "user", "password", "dbname", "schema", "sslmode", "threads"),
-    "snowflake": ("account", "user", "password", "private_key_path", "private_key_passphrase", "authenticator",
-                  "role", "warehouse", "database", "schema", "query_tag", "threads", "login_timeout",
-                  # a private-link or emulator endpoint instead of <account>.snowflakecomputing.com
-                  "host", "port", "protocol"),
-}
-SNOWFLAKE_AUTH = ("password", "private_key_path", "authenticator")
 
 
 def _check_settings(settings: dict, shown: str, problems: Problems) -> None:
+    """A target's settings against its adapter's declared SETTINGS: unknown names (a typo is an
+    error, not ignored), required ones, types; then the adapter's own rules."""
     kind = settings["type"]
+    adapter = adapter_class(kind)
+    known = list(adapter.SETTINGS)
     for key in settings:
-        if key not in KNOWN[kind] and key != "type":
+        if key not in adapter.SETTINGS and key != "type":
             problems.add(shown, line_of(settings, key), f"`{key}` is not a {kind} setting"
-                         f"{did_you_mean(str(key), KNOWN[kind])}; known: {', '.join(KNOWN[kind])}")
-    for key in REQUIRED[kind]:
-        if settings.get(key) in (None, ""):
-            problems.add(shown, line_of(settings, "type"), f"a {kind} target needs `{key}`")
-    if kind == "snowflake":
-        auth = [k for k in SNOWFLAKE_AUTH if settings.get(k) not in (None, "")]
-        if len(auth) != 1:
-            problems.add(shown, line_of(settings, auth[1] if len(auth) > 1 else "type"),
-                         "a snowflake target needs exactly one of `password`, `private_key_path` (key pair) or "
-                         f"`authenticator: externalbrowser`{'; got ' + ', '.join(auth) if auth else ''}")
-        elif auth == ["authenticator"] and str(settings["authenticator"]).lower() != "externalbrowser":
-            problems.add(shown, line_of(settings, "authenticator"),
-                         f"`authenticator` is externalbrowser (browser single sign-on), got {settings['authenticator']!r}")
-    for key, expected in SETTING_TYPES.items():
+                         f"{did_you_mean(str(key), known)}; known: {', '.join(known)}")
+    for key, setting in adapter.SETTINGS.items():
         value = settings.get(key)
+        if setting.required and value in (None, ""):
+            problems.add(shown, line_of(settings, "type"), f"a {kind} target needs `{key}`")
         if value is None:
             continue
-        if expected is int and isinstance(value, str) and value.isdigit():
+        if setting.kind is int and isinstance(value, str) and value.isdigit():
             settings[key] = int(value)  # env_var() renders numbers as text
             continue
-        if not isinstance(value, expected) or isinstance(value, bool):
-            kind = "a whole number" if expected is int else "a string"
-            problems.add(shown, line_of(settings, key), f"`{key}` is {kind}, got {value!r}")
+        if not isinstance(value, setting.kind) or isinstance(value, bool):
+            expected = "a whole number" if setting.kind is int else "a string"
+            got = "something else (not repeated: it is a secret)" if setting.secret else repr(value)
+            problems.add(shown, line_of(settings, key), f"`{key}` is {expected}, got {got}")
+    adapter.check_settings(settings, lambda key, message: problems.add(
+        shown, line_of(settings, key if key is not None else "type"), message))
 
 
 def find_profiles(project_dir: Path, profiles_dir: Optional[str]) -> Optional[Path]:
@@ -82,7 +62,8 @@ def resolve_target(project_dir: Path, profile: str, target: Optional[str], profi
         if target not in (None, "default"):
             raise ValidationError(f"--target {target}: there is no {PROFILES_FILE} (looked in --profiles-dir, "
                                   f"$SEGWAREHOUSE_PROFILES_DIR, {project_dir}, ~/.segwarehouse)")
-        return {"type": "duckdb", "path": str(project_dir / "segwarehouse.duckdb"), "name": "default"}
+        default = {"type": "duckdb", "path": "segwarehouse.duckdb", "name": "default"}
+        return adapter_class("duckdb").prepare(default, project_dir, None, {})
     shown = str(path)
     problems = Problems()
     try:
@@ -103,14 +84,12 @@ def resolve_target(project_dir: Path, profile: str, target: Optional[str], profi
         raise ValidationError([Problem(shown, line, f"profile '{profile}' has no target "
                                         f"'{name}'{did_you_mean(str(name), outputs)}; targets: {', '.join(outputs)}")])
     settings = outputs[name]
-    if not isinstance(settings, dict) or settings.get("type") not in TARGET_TYPES:
-        problems.add(shown, line_of(outputs, name), f"target '{name}' needs `type`: one of {', '.join(TARGET_TYPES)}")
+    if not isinstance(settings, dict) or settings.get("type") not in ADAPTERS:
+        problems.add(shown, line_of(outputs, name), f"target '{name}' needs `type`: one of {', '.join(ADAPTERS)}")
         problems.raise_if_any()
     _check_settings(settings, shown, problems)
     problems.raise_if_any()
-    settings = dict(settings)
-    if settings["type"] == "duckdb" and settings.get("path") not in (None, ":memory:"):
-        settings["path"] = str((project_dir / settings["path"]) if not Path(settings["path"]).is_absolute()
-                               else Path(settings["path"]))
-    settings["name"] = name
-    return settings
+    lines = {key: line_of(settings, key) for key in settings}
+    prepared = adapter_class(settings["type"]).prepare(dict(settings), project_dir, shown, lines)
+    prepared["name"] = name
+    return prepared

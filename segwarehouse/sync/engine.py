@@ -25,7 +25,8 @@ from sqlglot import exp
 
 from ..adapters.base import Adapter
 from ..events import Reporter, Silent
-from ..materialize.runner import Runner, utc_now
+from ..materialize import tables
+from ..materialize.runner import utc_now
 from ..materialize.tables import REJECTIONS, SYNC_STATE
 from ..project.loader import LoadedProject
 from . import changes as q
@@ -101,7 +102,7 @@ class SyncEngine:
     def run(self, segments: Sequence[str], destination: Optional[str] = None) -> list[SyncResult]:
         subs = self.subscriptions(segments, destination)
         if not self.dry_run and subs:
-            Runner(self.project, self.adapter).ensure_tables()
+            tables.ensure(self.adapter, self.config)
         self.reporter.event("sync_started", subscriptions=len(subs), dry_run=self.dry_run, full=self.full)
         results = []
         try:
@@ -130,7 +131,7 @@ class SyncEngine:
         return result
 
     def _exists(self, table: str) -> bool:
-        return self.adapter.column_types(f"{self.config.output_schema}.{table}") is not None
+        return self.adapter.table_exists(tables.output_table(self.config.output_schema, table))
 
     def _scalar(self, query: exp.Expression) -> Any:
         rows = self.adapter.execute(query)

@@ -1,12 +1,15 @@
 """Snowflake as the fakesnow emulator sees it, through the real snowflake-connector-python.
 
 fakesnow patches the connector for as long as the engine is open; tables are created with
-explicit types and filled with write_pandas, the connector's bulk path."""
+explicit types and filled with write_pandas, the connector's bulk path. Names are written unquoted,
+as a Snowflake user writes them, so Snowflake folds them to upper case: the compiled SQL, which
+quotes the folded names, is then the SQL that reads them (fakesnow ignores case; Snowflake does not)."""
 from __future__ import annotations
 
 import contextlib
 
 import pandas as pd
+from sqlglot import exp
 
 from . import Engine, Table
 
@@ -31,15 +34,19 @@ class SnowflakeEngine(Engine):
         cur = self.con.cursor()
         for name, table in tables.items():
             schema, bare = name.split(".")
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            ddl = ", ".join(f'"{c}" {TYPES[t]}' for c, t in table.columns.items())
-            cur.execute(f'CREATE OR REPLACE TABLE "{schema}"."{bare}" ({ddl})')
+            target = exp.table_(bare, db=schema)  # unquoted: Snowflake reads SHOP.USERS
+            cur.execute(exp.Create(this=exp.Table(this=exp.to_identifier(schema)), kind="SCHEMA", exists=True)
+                        .sql("snowflake"))
+            cur.execute(exp.Create(this=exp.Schema(this=target, expressions=[
+                exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(TYPES[t], dialect="snowflake"))
+                for c, t in table.columns.items()]), kind="TABLE", replace=True).sql("snowflake"))
             if table.rows:
-                frame = pd.DataFrame(table.rows, columns=list(table.columns), dtype=object)
+                frame = pd.DataFrame(table.rows, columns=[c.upper() for c in table.columns], dtype=object)
                 for column, type_ in table.columns.items():
                     if type_ == "BIGINT":  # an object column of ints and None goes through float: 2**53 + 1 is lost
-                        frame[column] = frame[column].astype("Int64")
-                write_pandas(self.con, frame, bare, schema=schema, quote_identifiers=True, auto_create_table=False)
+                        frame[column.upper()] = frame[column.upper()].astype("Int64")
+                write_pandas(self.con, frame, bare.upper(), schema=schema.upper(), quote_identifiers=False,
+                             auto_create_table=False)
 
     def rows(self, sql: str) -> list[tuple]:
         return self.con.cursor().execute(sql).fetchall()

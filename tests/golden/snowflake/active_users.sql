@@ -1,48 +1,48 @@
 -- segment active_users (segments/engagement/active_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_activity_1024h" AS (
+WITH "_SW_SCAN_ACTIVITY_1024H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
+    "S"."USER_ID" AS "_SW_KEY",
     COUNT_IF(
-      "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-      AND "s"."activity" = 'email_opened'
-      AND "s"."occurred_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
-    ) AS "_sw_activity_count_3fbdc28975",
+      "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND "S"."ACTIVITY" = 'email_opened'
+      AND "S"."OCCURRED_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "_SW_ACTIVITY_COUNT_3FBDC28975",
     COUNT_IF(
-      "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-      AND "s"."activity" = 'email_clicked'
-      AND "s"."occurred_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
-    ) AS "_sw_activity_count_447f824b55"
-  FROM "main"."message_activity" AS "s"
+      "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND "S"."ACTIVITY" = 'email_clicked'
+      AND "S"."OCCURRED_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "_SW_ACTIVITY_COUNT_447F824B55"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."occurred_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
-    AND "s"."activity" IN ('email_clicked', 'email_opened')
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."OCCURRED_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" IN ('email_clicked', 'email_opened')
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_activity_1024h"."_sw_activity_count_3fbdc28975",
-    "_sw_scan_activity_1024h"."_sw_activity_count_447f824b55"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_activity_1024h" AS "_sw_scan_activity_1024h"
-    ON "p"."user_id" = "_sw_scan_activity_1024h"."_sw_key"
+    "P".*,
+    "_SW_SCAN_ACTIVITY_1024H"."_SW_ACTIVITY_COUNT_3FBDC28975",
+    "_SW_SCAN_ACTIVITY_1024H"."_SW_ACTIVITY_COUNT_447F824B55"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_1024H" AS "_SW_SCAN_ACTIVITY_1024H"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_1024H"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'plan', "plan") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'plan', "PLAN") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE((
-        COALESCE("_sw_activity_count_3fbdc28975", 0) >= 1
+        COALESCE("_SW_ACTIVITY_COUNT_3FBDC28975", 0) >= 1
       ), FALSE)
     )
     AND (
       COALESCE((
-        COALESCE("_sw_activity_count_447f824b55", 0) >= 1
+        COALESCE("_SW_ACTIVITY_COUNT_447F824B55", 0) >= 1
       ), FALSE)
     )
   );

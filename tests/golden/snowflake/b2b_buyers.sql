@@ -1,34 +1,34 @@
 -- segment b2b_buyers (segments/commerce/b2b_buyers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_16384h" AS (
+WITH "_SW_SCAN_EVENT_16384H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_event_count_6a75fc6c7d"
-  FROM "main"."events" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_EVENT_COUNT_6A75FC6C7D"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" = 'purchase'
-    AND "s"."occurred_at" > CAST('2026-05-05 00:00:00' AS TIMESTAMP)
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'purchase'
+    AND "S"."OCCURRED_AT" > CAST('2026-05-05 00:00:00' AS TIMESTAMP)
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_16384h"."_sw_event_count_6a75fc6c7d"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_16384h" AS "_sw_scan_event_16384h"
-    ON "p"."user_id" = "_sw_scan_event_16384h"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_16384H"."_SW_EVENT_COUNT_6A75FC6C7D"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_16384H" AS "_SW_SCAN_EVENT_16384H"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_16384H"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'plan', "plan", 'country', "country") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'plan', "PLAN", 'country', "COUNTRY") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE(
       (
-        LOWER(SPLIT_PART("email", '@', 2)) <> ''
-        AND NOT LOWER(SPLIT_PART("email", '@', 2)) IN (
+        LOWER(SPLIT_PART("EMAIL", '@', 2)) <> ''
+        AND NOT LOWER(SPLIT_PART("EMAIL", '@', 2)) IN (
           'gmail.com',
           'googlemail.com',
           'yahoo.com',
@@ -41,12 +41,12 @@ WHERE
     )
     AND (
       COALESCE((
-        COALESCE("_sw_event_count_6a75fc6c7d", 0) >= 1
+        COALESCE("_SW_EVENT_COUNT_6A75FC6C7D", 0) >= 1
       ), FALSE)
     )
     AND (
       NOT COALESCE((
-        CAST("plan" AS VARCHAR) = 'business'
+        CAST("PLAN" AS VARCHAR) = 'business'
       ), FALSE)
     )
   );

@@ -1,36 +1,36 @@
 -- segment big_spenders (segments/commerce/big_spenders.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_4096h" AS (
+WITH "_SW_SCAN_EVENT_4096H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    SUM(TRY_CAST(JSON_EXTRACT_PATH_TEXT("s"."properties", 'amount') AS DECIMAL(38, 9))) AS "_sw_event_sum_6fad8a870d",
-    AVG(TRY_CAST(JSON_EXTRACT_PATH_TEXT("s"."properties", 'amount') AS DECIMAL(38, 9))) AS "_sw_event_avg_4da96560f9"
-  FROM "main"."events" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    SUM(TRY_CAST(JSON_EXTRACT_PATH_TEXT("S"."PROPERTIES", 'amount') AS DECIMAL(38, 9))) AS "_SW_EVENT_SUM_6FAD8A870D",
+    AVG(TRY_CAST(JSON_EXTRACT_PATH_TEXT("S"."PROPERTIES", 'amount') AS DECIMAL(38, 9))) AS "_SW_EVENT_AVG_4DA96560F9"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" = 'purchase'
-    AND "s"."occurred_at" > CAST('2026-08-03 00:00:00' AS TIMESTAMP)
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'purchase'
+    AND "S"."OCCURRED_AT" > CAST('2026-08-03 00:00:00' AS TIMESTAMP)
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_4096h"."_sw_event_sum_6fad8a870d",
-    "_sw_scan_event_4096h"."_sw_event_avg_4da96560f9"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_4096h" AS "_sw_scan_event_4096h"
-    ON "p"."user_id" = "_sw_scan_event_4096h"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_4096H"."_SW_EVENT_SUM_6FAD8A870D",
+    "_SW_SCAN_EVENT_4096H"."_SW_EVENT_AVG_4DA96560F9"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_4096H" AS "_SW_SCAN_EVENT_4096H"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_4096H"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'plan', "plan", 'country', "country") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'plan', "PLAN", 'country', "COUNTRY") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE((
-      COALESCE("_sw_event_sum_6fad8a870d", 0) >= 500
+      COALESCE("_SW_EVENT_SUM_6FAD8A870D", 0) >= 500
     ), FALSE)
     AND COALESCE((
-      "_sw_event_avg_4da96560f9" >= 50
+      "_SW_EVENT_AVG_4DA96560F9" >= 50
     ), FALSE)
   );

@@ -1,75 +1,75 @@
 -- segment cart_recovery_experiment (segments/commerce/cart_recovery_experiment.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_256h" AS (
+WITH "_SW_SCAN_EVENT_256H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
+    "S"."USER_ID" AS "_SW_KEY",
     COUNT_IF(
-      "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-      AND "s"."event_name" IN ('add_to_cart', 'checkout_started')
-      AND "s"."occurred_at" > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
-    ) AS "_sw_event_count_2c21dcfb27",
+      "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND "S"."EVENT_NAME" IN ('add_to_cart', 'checkout_started')
+      AND "S"."OCCURRED_AT" > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
+    ) AS "_SW_EVENT_COUNT_2C21DCFB27",
     COUNT_IF(
-      "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-      AND "s"."event_name" = 'purchase'
-      AND "s"."occurred_at" > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
-    ) AS "_sw_event_count_3c0074be0b"
-  FROM "main"."events" AS "s"
+      "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND "S"."EVENT_NAME" = 'purchase'
+      AND "S"."OCCURRED_AT" > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
+    ) AS "_SW_EVENT_COUNT_3C0074BE0B"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."occurred_at" > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" IN ('add_to_cart', 'checkout_started', 'purchase')
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."OCCURRED_AT" > CAST('2026-10-29 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" IN ('add_to_cart', 'checkout_started', 'purchase')
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_256h"."_sw_event_count_2c21dcfb27",
-    "_sw_scan_event_256h"."_sw_event_count_3c0074be0b"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_256h" AS "_sw_scan_event_256h"
-    ON "p"."user_id" = "_sw_scan_event_256h"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_2C21DCFB27",
+    "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_3C0074BE0B"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_256H" AS "_SW_SCAN_EVENT_256H"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_256H"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
+  "USER_ID" AS "PERSON_ID",
   CASE
     WHEN (
       (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 1, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 1, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 268435456 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 2, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 2, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 16777216 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 3, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 3, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 1048576 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 4, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 4, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 65536 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 5, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 5, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 4096 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 6, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 6, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 256 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 7, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 7, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 16 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 8, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 8, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 1
@@ -78,67 +78,67 @@ SELECT
     WHEN (
       (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 1, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 1, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 268435456 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 2, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 2, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 16777216 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 3, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 3, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 1048576 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 4, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 4, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 65536 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 5, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 5, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 4096 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 6, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 6, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 256 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 7, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 7, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 16 + (
         CAST(CHARINDEX(
-          SUBSTRING(MD5('cart_recovery_2026:' || CAST("user_id" AS VARCHAR)), 8, 1),
+          SUBSTRING(MD5('cart_recovery_2026:' || CAST("USER_ID" AS VARCHAR)), 8, 1),
           '0123456789abcdef'
         ) AS BIGINT) - 1
       ) * 1
     ) % 100 < 100
     THEN 'treatment'
-  END AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name") AS "fields"
-FROM "_sw_people"
+  END AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       (
         (
           COALESCE((
-            COALESCE("_sw_event_count_2c21dcfb27", 0) >= 1
+            COALESCE("_SW_EVENT_COUNT_2C21DCFB27", 0) >= 1
           ), FALSE)
         )
         AND (
           COALESCE((
-            COALESCE("_sw_event_count_3c0074be0b", 0) = 0
+            COALESCE("_SW_EVENT_COUNT_3C0074BE0B", 0) = 0
           ), FALSE)
         )
       )
     )
     AND COALESCE((
-      "marketing_opt_in" AND NOT "email" IS NULL
+      "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
     ), FALSE)
   );

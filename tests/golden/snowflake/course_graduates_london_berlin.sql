@@ -1,43 +1,43 @@
 -- segment course_graduates_london_berlin (segments/courses/course_graduates_london_berlin.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_all" AS (
+WITH "_SW_SCAN_EVENT_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_event_count_117da6512e"
-  FROM "main"."events" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_EVENT_COUNT_117DA6512E"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" = 'course_completed'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'course_completed'
     AND COALESCE(
       (
-        JSON_EXTRACT_PATH_TEXT("s"."properties", 'course') IN ('sql-basics', 'python-101', 'data-viz')
+        JSON_EXTRACT_PATH_TEXT("S"."PROPERTIES", 'course') IN ('sql-basics', 'python-101', 'data-viz')
       ),
       FALSE
     )
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_all"."_sw_event_count_117da6512e"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_all" AS "_sw_scan_event_all"
-    ON "p"."user_id" = "_sw_scan_event_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_ALL"."_SW_EVENT_COUNT_117DA6512E"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'city', "city") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'city', "CITY") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE((
-        COALESCE("_sw_event_count_117da6512e", 0) >= 1
+        COALESCE("_SW_EVENT_COUNT_117DA6512E", 0) >= 1
       ), FALSE)
     )
     AND (
       COALESCE((
-        CAST("city" AS VARCHAR) IN ('London', 'Berlin')
+        CAST("CITY" AS VARCHAR) IN ('London', 'Berlin')
       ), FALSE)
     )
   );

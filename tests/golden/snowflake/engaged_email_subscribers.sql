@@ -1,61 +1,61 @@
 -- segment engaged_email_subscribers (segments/engagement/engaged_email_subscribers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_activity_4096h" AS (
+WITH "_SW_SCAN_ACTIVITY_4096H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_activity_count_fe8cb989f6"
-  FROM "main"."message_activity" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_FE8CB989F6"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."activity" = 'email_opened'
-    AND "s"."occurred_at" > CAST('2026-09-02 00:00:00' AS TIMESTAMP)
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'email_opened'
+    AND "S"."OCCURRED_AT" > CAST('2026-09-02 00:00:00' AS TIMESTAMP)
   GROUP BY
-    "s"."user_id"
-), "_sw_scan_activity_all" AS (
+    "S"."USER_ID"
+), "_SW_SCAN_ACTIVITY_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_activity_count_2320ae9e03"
-  FROM "main"."message_activity" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."activity" = 'unsubscribed'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'unsubscribed'
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_activity_4096h"."_sw_activity_count_fe8cb989f6",
-    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_activity_4096h" AS "_sw_scan_activity_4096h"
-    ON "p"."user_id" = "_sw_scan_activity_4096h"."_sw_key"
-  LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"
-    ON "p"."user_id" = "_sw_scan_activity_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_ACTIVITY_4096H"."_SW_ACTIVITY_COUNT_FE8CB989F6",
+    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_4096H" AS "_SW_SCAN_ACTIVITY_4096H"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_4096H"."_SW_KEY"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'language', "language") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'language', "LANGUAGE") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE((
-        COALESCE("_sw_activity_count_fe8cb989f6", 0) >= 1
+        COALESCE("_SW_ACTIVITY_COUNT_FE8CB989F6", 0) >= 1
       ), FALSE)
     )
     AND NOT (
       (
         COALESCE((
-          COALESCE("_sw_activity_count_2320ae9e03", 0) >= 1
+          COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
         ), FALSE)
       )
       OR (
         NOT COALESCE((
-          TRY_CAST(CAST("marketing_opt_in" AS VARCHAR) AS BOOLEAN) = TRUE
+          TRY_CAST(CAST("MARKETING_OPT_IN" AS VARCHAR) AS BOOLEAN) = TRUE
         ), FALSE)
       )
       OR (
-        "email" IS NULL
+        "EMAIL" IS NULL
       )
     )
   );

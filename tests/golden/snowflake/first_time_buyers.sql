@@ -1,33 +1,33 @@
 -- segment first_time_buyers (segments/lifecycle/first_time_buyers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_all" AS (
+WITH "_SW_SCAN_EVENT_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    MIN("s"."occurred_at") AS "_sw_event_first_d359a60061"
-  FROM "main"."events" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    MIN("S"."OCCURRED_AT") AS "_SW_EVENT_FIRST_D359A60061"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" = 'purchase'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'purchase'
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_all"."_sw_event_first_d359a60061"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_all" AS "_sw_scan_event_all"
-    ON "p"."user_id" = "_sw_scan_event_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_ALL"."_SW_EVENT_FIRST_D359A60061"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE(
       (
-        "_sw_event_first_d359a60061" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
-        AND "_sw_event_first_d359a60061" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+        "_SW_EVENT_FIRST_D359A60061" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
+        AND "_SW_EVENT_FIRST_D359A60061" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
       ),
       FALSE
     )

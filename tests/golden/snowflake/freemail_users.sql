@@ -1,20 +1,20 @@
 -- segment freemail_users (segments/engagement/freemail_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_people" AS (
+WITH "_SW_PEOPLE" AS (
   SELECT
-    "p".*
-  FROM "main"."users" AS "p"
+    "P".*
+  FROM "MAIN"."USERS" AS "P"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  CAST(NULL AS VARIANT) AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  CAST(NULL AS VARIANT) AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE(
       (
-        LOWER(CAST("email" AS VARCHAR)) LIKE LOWER('%gmail%') ESCAPE '!'
-        OR LOWER(CAST("email" AS VARCHAR)) LIKE LOWER('%yahoo%') ESCAPE '!'
+        LOWER(CAST("EMAIL" AS VARCHAR)) LIKE LOWER('%gmail%') ESCAPE '!'
+        OR LOWER(CAST("EMAIL" AS VARCHAR)) LIKE LOWER('%yahoo%') ESCAPE '!'
       ),
       FALSE
     )

@@ -1,36 +1,36 @@
 -- segment marketable_contacts (segments/marketing/marketable_contacts.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_activity_all" AS (
+WITH "_SW_SCAN_ACTIVITY_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_activity_count_2320ae9e03"
-  FROM "main"."message_activity" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."activity" = 'unsubscribed'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'unsubscribed'
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"
-    ON "p"."user_id" = "_sw_scan_activity_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  CAST(NULL AS VARIANT) AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  CAST(NULL AS VARIANT) AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE((
-      "marketing_opt_in" AND NOT "email" IS NULL
+      "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
     ), FALSE)
     AND NOT (
       (
         COALESCE((
-          COALESCE("_sw_activity_count_2320ae9e03", 0) >= 1
+          COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
         ), FALSE)
       )
     )

@@ -1,31 +1,31 @@
 -- segment mobile_app_users (segments/engagement/mobile_app_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_device_1024h" AS (
+WITH "_SW_SCAN_DEVICE_1024H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_device_count_650d4c4eeb"
-  FROM "main"."devices" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_DEVICE_COUNT_650D4C4EEB"
+  FROM "MAIN"."DEVICES" AS "S"
   WHERE
-    "s"."last_seen_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."platform" IN ('ios', 'android')
-    AND "s"."last_seen_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    "S"."LAST_SEEN_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."PLATFORM" IN ('ios', 'android')
+    AND "S"."LAST_SEEN_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_device_1024h"."_sw_device_count_650d4c4eeb"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_device_1024h" AS "_sw_scan_device_1024h"
-    ON "p"."user_id" = "_sw_scan_device_1024h"."_sw_key"
+    "P".*,
+    "_SW_SCAN_DEVICE_1024H"."_SW_DEVICE_COUNT_650D4C4EEB"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_DEVICE_1024H" AS "_SW_SCAN_DEVICE_1024H"
+    ON "P"."USER_ID" = "_SW_SCAN_DEVICE_1024H"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  CAST(NULL AS VARIANT) AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  CAST(NULL AS VARIANT) AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE((
-      COALESCE("_sw_device_count_650d4c4eeb", 0) >= 1
+      COALESCE("_SW_DEVICE_COUNT_650D4C4EEB", 0) >= 1
     ), FALSE)
   );

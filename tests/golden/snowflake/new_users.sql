@@ -1,20 +1,20 @@
 -- segment new_users (segments/lifecycle/new_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_people" AS (
+WITH "_SW_PEOPLE" AS (
   SELECT
-    "p".*
-  FROM "main"."users" AS "p"
+    "P".*
+  FROM "MAIN"."USERS" AS "P"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'plan', "plan", 'language', "language") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'plan', "PLAN", 'language', "LANGUAGE") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE(
       (
-        CAST(CONVERT_TIMEZONE('UTC', CAST("signup_at" AS TIMESTAMPTZ)) AS TIMESTAMP) > CAST('2026-10-25 00:00:00' AS TIMESTAMP)
-        AND CAST(CONVERT_TIMEZONE('UTC', CAST("signup_at" AS TIMESTAMPTZ)) AS TIMESTAMP) <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+        CAST(CONVERT_TIMEZONE('UTC', CAST("SIGNUP_AT" AS TIMESTAMPTZ)) AS TIMESTAMP) > CAST('2026-10-25 00:00:00' AS TIMESTAMP)
+        AND CAST(CONVERT_TIMEZONE('UTC', CAST("SIGNUP_AT" AS TIMESTAMPTZ)) AS TIMESTAMP) <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
       ),
       FALSE
     )

@@ -1,25 +1,25 @@
 -- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_people" AS (
+WITH "_SW_PEOPLE" AS (
   SELECT
-    "p".*
-  FROM "main"."users" AS "p"
+    "P".*
+  FROM "MAIN"."USERS" AS "P"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE(
         (
-          CAST(CONVERT_TIMEZONE('UTC', CAST("last_login_at" AS TIMESTAMPTZ)) AS TIMESTAMP) <= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+          CAST(CONVERT_TIMEZONE('UTC', CAST("LAST_LOGIN_AT" AS TIMESTAMPTZ)) AS TIMESTAMP) <= CAST('2026-10-02 00:00:00' AS TIMESTAMP)
         ),
         FALSE
       )
     )
     OR (
-      "last_login_at" IS NULL
+      "LAST_LOGIN_AT" IS NULL
     )
   );

@@ -1,30 +1,30 @@
 -- segment purchase_milestone (segments/commerce/purchase_milestone.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_all" AS (
+WITH "_SW_SCAN_EVENT_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_event_count_7bbdf3d219"
-  FROM "main"."events" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_EVENT_COUNT_7BBDF3D219"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" = 'purchase'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'purchase'
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_all"."_sw_event_count_7bbdf3d219"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_all" AS "_sw_scan_event_all"
-    ON "p"."user_id" = "_sw_scan_event_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_ALL"."_SW_EVENT_COUNT_7BBDF3D219"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'lifetime_value', "lifetime_value") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'lifetime_value', "LIFETIME_VALUE") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     COALESCE((
-      COALESCE("_sw_event_count_7bbdf3d219", 0) >= 10
+      COALESCE("_SW_EVENT_COUNT_7BBDF3D219", 0) >= 10
     ), FALSE)
   );

@@ -1,54 +1,54 @@
 -- segment sms_audience_europe (segments/marketing/sms_audience_europe.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_activity_all" AS (
+WITH "_SW_SCAN_ACTIVITY_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_activity_count_2320ae9e03"
-  FROM "main"."message_activity" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."activity" = 'unsubscribed'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'unsubscribed'
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"
-    ON "p"."user_id" = "_sw_scan_activity_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
   OBJECT_CONSTRUCT_KEEP_NULL(
-    'phone', "phone",
-    'first_name', "first_name",
-    'country', "country",
-    'language', "language"
-  ) AS "fields"
-FROM "_sw_people"
+    'phone', "PHONE",
+    'first_name', "FIRST_NAME",
+    'country', "COUNTRY",
+    'language', "LANGUAGE"
+  ) AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE(
         (
-          REGEXP_INSTR(CAST("phone" AS VARCHAR), '^[+](44|49|33|34|48|31)[0-9]{8,11}$') > 0
+          REGEXP_INSTR(CAST("PHONE" AS VARCHAR), '^[+](44|49|33|34|48|31)[0-9]{8,11}$') > 0
         ),
         FALSE
       )
     )
     AND (
       COALESCE((
-        TRY_CAST(CAST("marketing_opt_in" AS VARCHAR) AS BOOLEAN) = TRUE
+        TRY_CAST(CAST("MARKETING_OPT_IN" AS VARCHAR) AS BOOLEAN) = TRUE
       ), FALSE)
     )
     AND COALESCE((
-      "lifetime_value" >= 50
+      "LIFETIME_VALUE" >= 50
     ), FALSE)
     AND NOT (
       (
         COALESCE((
-          COALESCE("_sw_activity_count_2320ae9e03", 0) >= 1
+          COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
         ), FALSE)
       )
     )

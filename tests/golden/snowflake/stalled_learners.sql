@@ -1,74 +1,74 @@
 -- segment stalled_learners (segments/courses/stalled_learners.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_event_1024h" AS (
+WITH "_SW_SCAN_EVENT_1024H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
+    "S"."USER_ID" AS "_SW_KEY",
     COUNT_IF(
-      "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-      AND "s"."event_name" = 'course_started'
-      AND "s"."occurred_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
-    ) AS "_sw_event_count_3f8d158fed",
+      "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND "S"."EVENT_NAME" = 'course_started'
+      AND "S"."OCCURRED_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "_SW_EVENT_COUNT_3F8D158FED",
     COUNT_IF(
-      "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-      AND "s"."event_name" = 'course_completed'
-      AND "s"."occurred_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
-    ) AS "_sw_event_count_ea4143213d"
-  FROM "main"."events" AS "s"
+      "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+      AND "S"."EVENT_NAME" = 'course_completed'
+      AND "S"."OCCURRED_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    ) AS "_SW_EVENT_COUNT_EA4143213D"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."occurred_at" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" IN ('course_completed', 'course_started')
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."OCCURRED_AT" > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" IN ('course_completed', 'course_started')
   GROUP BY
-    "s"."user_id"
-), "_sw_scan_activity_all" AS (
+    "S"."USER_ID"
+), "_SW_SCAN_ACTIVITY_ALL" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_activity_count_2320ae9e03"
-  FROM "main"."message_activity" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."activity" = 'unsubscribed'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'unsubscribed'
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_event_1024h"."_sw_event_count_3f8d158fed",
-    "_sw_scan_event_1024h"."_sw_event_count_ea4143213d",
-    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_event_1024h" AS "_sw_scan_event_1024h"
-    ON "p"."user_id" = "_sw_scan_event_1024h"."_sw_key"
-  LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"
-    ON "p"."user_id" = "_sw_scan_activity_all"."_sw_key"
+    "P".*,
+    "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_3F8D158FED",
+    "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_EA4143213D",
+    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_1024H" AS "_SW_SCAN_EVENT_1024H"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_1024H"."_SW_KEY"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'language', "language") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'language', "LANGUAGE") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE((
-        COALESCE("_sw_event_count_3f8d158fed", 0) >= 1
+        COALESCE("_SW_EVENT_COUNT_3F8D158FED", 0) >= 1
       ), FALSE)
     )
     AND NOT (
       (
         COALESCE((
-          COALESCE("_sw_event_count_ea4143213d", 0) >= 1
+          COALESCE("_SW_EVENT_COUNT_EA4143213D", 0) >= 1
         ), FALSE)
       )
     )
     AND (
       (
         COALESCE((
-          "marketing_opt_in" AND NOT "email" IS NULL
+          "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
         ), FALSE)
         AND NOT (
           (
             COALESCE((
-              COALESCE("_sw_activity_count_2320ae9e03", 0) >= 1
+              COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
             ), FALSE)
           )
         )

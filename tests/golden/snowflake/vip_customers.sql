@@ -1,22 +1,22 @@
 -- segment vip_customers (segments/commerce/vip_customers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
 -- static segments read temporary tables _sw_static_<segment> loaded from their CSV
-WITH "_sw_people" AS (
+WITH "_SW_PEOPLE" AS (
   SELECT
-    "p".*
-  FROM "main"."users" AS "p"
+    "P".*
+  FROM "MAIN"."USERS" AS "P"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'plan', "plan", 'country', "country") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'plan', "PLAN", 'country', "COUNTRY") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   COALESCE(
     (
-      CAST("email" AS VARCHAR) IN (
+      CAST("EMAIL" AS VARCHAR) IN (
         SELECT
-          "value"
-        FROM "_sw_static_vip_customers"
+          "VALUE"
+        FROM "_SW_STATIC_VIP_CUSTOMERS"
       )
     ),
     FALSE

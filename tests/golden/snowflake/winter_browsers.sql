@@ -1,58 +1,58 @@
 -- segment winter_browsers (segments/commerce/winter_browsers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_sw_scan_page_view_1024h" AS (
+WITH "_SW_SCAN_PAGE_VIEW_1024H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_page_view_count_dbe8e8a159"
-  FROM "main"."page_views" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_PAGE_VIEW_COUNT_DBE8E8A159"
+  FROM "MAIN"."PAGE_VIEWS" AS "S"
   WHERE
-    "s"."viewed_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."url" LIKE '%/winter/%' ESCAPE '!'
-    AND "s"."viewed_at" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
+    "S"."VIEWED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."URL" LIKE '%/winter/%' ESCAPE '!'
+    AND "S"."VIEWED_AT" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
   GROUP BY
-    "s"."user_id"
-), "_sw_scan_event_1024h" AS (
+    "S"."USER_ID"
+), "_SW_SCAN_EVENT_1024H" AS (
   SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_event_count_d8f44e6598"
-  FROM "main"."events" AS "s"
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_EVENT_COUNT_D8F44E6598"
+  FROM "MAIN"."EVENTS" AS "S"
   WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "s"."event_name" = 'purchase'
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'purchase'
     AND COALESCE(
       (
-        JSON_EXTRACT_PATH_TEXT("s"."properties", 'category') IN ('coats', 'boots')
+        JSON_EXTRACT_PATH_TEXT("S"."PROPERTIES", 'category') IN ('coats', 'boots')
       ),
       FALSE
     )
-    AND "s"."occurred_at" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
+    AND "S"."OCCURRED_AT" > CAST('2026-10-18 00:00:00' AS TIMESTAMP)
   GROUP BY
-    "s"."user_id"
-), "_sw_people" AS (
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
   SELECT
-    "p".*,
-    "_sw_scan_page_view_1024h"."_sw_page_view_count_dbe8e8a159",
-    "_sw_scan_event_1024h"."_sw_event_count_d8f44e6598"
-  FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_page_view_1024h" AS "_sw_scan_page_view_1024h"
-    ON "p"."user_id" = "_sw_scan_page_view_1024h"."_sw_key"
-  LEFT JOIN "_sw_scan_event_1024h" AS "_sw_scan_event_1024h"
-    ON "p"."user_id" = "_sw_scan_event_1024h"."_sw_key"
+    "P".*,
+    "_SW_SCAN_PAGE_VIEW_1024H"."_SW_PAGE_VIEW_COUNT_DBE8E8A159",
+    "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_D8F44E6598"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_PAGE_VIEW_1024H" AS "_SW_SCAN_PAGE_VIEW_1024H"
+    ON "P"."USER_ID" = "_SW_SCAN_PAGE_VIEW_1024H"."_SW_KEY"
+  LEFT JOIN "_SW_SCAN_EVENT_1024H" AS "_SW_SCAN_EVENT_1024H"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_1024H"."_SW_KEY"
 )
 SELECT
-  "user_id" AS "person_id",
-  CAST(NULL AS VARCHAR) AS "split",
-  OBJECT_CONSTRUCT_KEEP_NULL('email', "email", 'first_name', "first_name", 'country', "country") AS "fields"
-FROM "_sw_people"
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME", 'country', "COUNTRY") AS "FIELDS"
+FROM "_SW_PEOPLE"
 WHERE
   (
     (
       COALESCE((
-        COALESCE("_sw_page_view_count_dbe8e8a159", 0) >= 3
+        COALESCE("_SW_PAGE_VIEW_COUNT_DBE8E8A159", 0) >= 3
       ), FALSE)
     )
     AND (
       COALESCE((
-        COALESCE("_sw_event_count_d8f44e6598", 0) = 0
+        COALESCE("_SW_EVENT_COUNT_D8F44E6598", 0) = 0
       ), FALSE)
     )
   );
