@@ -28,11 +28,13 @@ class Feature:
     match: m.StreamMatch
     kind: str  # count, sum, avg, min, max, first, last
     of: Optional[m.Path] = None
+    exact: bool = False  # min/max also computed in DECIMAL(38, 9), for literals of 2**53 or more
 
     @property
     def column(self) -> str:
-        digest = hashlib.sha1(repr((self.match, self.kind, self.of)).encode()).hexdigest()[:10]
-        return f"_sw_{self.match.stream}_{self.kind}_{digest}"
+        kind = self.kind + ("_exact" if self.exact else "")  # the name compiled SQL has always used
+        digest = hashlib.sha1(repr((self.match, kind, self.of)).encode()).hexdigest()[:10]
+        return f"_sw_{self.match.stream}_{kind}_{digest}"
 
 
 def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bool = False,
@@ -166,8 +168,8 @@ class ConditionCompiler:
             return false_if_null(value.isin(query=subquery))
         raise AssertionError(type(c))
 
-    def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path]) -> exp.Column:
-        feature = Feature(match, kind, of)
+    def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path], exact: bool = False) -> exp.Column:
+        feature = Feature(match, kind, of, exact)
         self.features[feature.column] = feature
         return exp.column(feature.column, quoted=True)
 
@@ -177,7 +179,7 @@ class ConditionCompiler:
             value = exp.func("COALESCE", value, exp.Literal.number(0))
         # min/max against an integer of 2**53 or more: also computed exactly, in DECIMAL(38, 9), and
         # that result decides unless the extreme value lies beyond what the decimal holds (1e300).
-        exact = (self._feature(match, agg.kind + "_exact", agg.of)
+        exact = (self._feature(match, agg.kind, agg.of, exact=True)
                  if agg.kind in ("min", "max") and any(_needs_exact(op) for op in agg.ops) else None)
         checks = []
         for op in agg.ops:
