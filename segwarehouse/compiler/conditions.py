@@ -133,19 +133,33 @@ class ConditionCompiler:
         self.as_of = as_of
         self.static_table = static_table
         self.features: dict[str, Feature] = {}
-        self._memo: dict[str, exp.Expression] = {}
 
     def segment(self, name: str) -> exp.Expression:
-        """The membership predicate of a segment, references inlined (evaluated at the same as_of)."""
-        if name not in self._memo:
-            self._memo[name] = self.condition(self.segments[name].condition)
-        return self._memo[name].copy()
+        """The membership predicate of a segment, references inlined (evaluated at the same as_of).
+        Built afresh for each use, never copied from a memo: the cost is the size of the inlined
+        tree, linear in a chain of references (copying memoised predicates made it quadratic)."""
+        return self.condition(self.segments[name].condition)
+
+    def _terms(self, c: m.Condition, group: type) -> list[exp.Expression]:
+        """The operands of an `all` (or `any`), with nested groups of the same kind, references to
+        them included, spliced in: AND and OR are associative, and a flat list keeps the tree
+        shallow (a chain of 200 references nests no parentheses that renderers must recurse into)."""
+        terms, stack = [], [c]  # iterative: a long chain must not exhaust Python's recursion limit
+        while stack:
+            node = stack.pop()
+            while isinstance(node, m.SegmentRef):
+                node = self.segments[node.name].condition
+            if type(node) is group:
+                stack.extend(reversed(node.items))
+            else:
+                terms.append(self.condition(node))
+        return terms
 
     def condition(self, c: m.Condition) -> exp.Expression:
         if isinstance(c, m.All):
-            return exp.paren(conjunction([self.condition(i) for i in c.items]), copy=False)
+            return exp.paren(conjunction(self._terms(c, m.All)), copy=False)
         if isinstance(c, m.AnyOf):
-            return exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False)
+            return exp.paren(disjunction(self._terms(c, m.AnyOf)), copy=False)
         if isinstance(c, m.NoneOf):
             return exp.not_(exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False), copy=False)
         if isinstance(c, m.Not):
