@@ -74,7 +74,7 @@ class PostgresAdapter(Adapter):
     def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
         """COPY .. FROM STDIN through psycopg's copy: the values stream in one round trip."""
         copy = exp.Copy(this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(column, quoted=True)]),
-                        kind=True, files=[exp.to_identifier("STDIN")])
+                        kind=True, files=[exp.var("STDIN")])
         with self.con.cursor() as cursor, cursor.copy(self.sql(copy)) as writer:
             for value in values:
                 writer.write_row((value,))
