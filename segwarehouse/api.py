@@ -201,7 +201,7 @@ class Project:
             raise ValidationError(plan.problems_of(segment))
         return plan
 
-    def _load_static(self, adapter: Adapter, plan: Plan, segment: str) -> None:
+    def _fill_static(self, adapter: Adapter, plan: Plan, segment: str) -> None:
         """Temporary tables of the static segments that `segment` reads."""
         load = load_static_tables(adapter, self.loaded.root, plan.config, plan.segments, plan.static_of(segment))
         if load.broken:
@@ -262,7 +262,7 @@ class Project:
         with self.connect() as adapter:
             plan = self._plan(adapter, segment, as_of)
             query = plan.standalone(segment)
-            self._load_static(adapter, plan, segment)
+            self._fill_static(adapter, plan, segment)
             count = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(query.subquery("m")))[0][0]
             sample = adapter.execute(exp.select("*").from_(query.subquery("m")).order_by(
                 exp.column("person_id", quoted=True)).limit(limit))
@@ -276,7 +276,7 @@ class Project:
         with self.connect() as adapter:
             plan = self._plan(adapter, segment, as_of)
             query, steps, columns = explain_query(plan, segment, str(person))
-            self._load_static(adapter, plan, segment)
+            self._fill_static(adapter, plan, segment)
             rows = adapter.execute(query)
         if not rows:
             raise RunError(f"no person with {self.loaded.config.people.key} = {person!r} in "
