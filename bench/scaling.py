@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import csv
 import gc
-import os
 import subprocess
 import shutil
 import sys
