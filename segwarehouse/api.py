@@ -22,17 +22,19 @@ from sqlglot import exp
 from . import selectors
 from .adapters import adapter_for
 from .adapters.base import Adapter
-from .compiler.dialects import Unportable, render_checked
-from .compiler.plan import standalone_query
 from .artifacts import compiled_path
+from .compiler.dialects import Unportable, render, render_checked
+from .compiler.catalog import Catalog, check, check_config
+from .compiler.plan import Plan, build_plan, static_table
 from .docs import render_catalogue, write_catalogue
-from .errors import Outcome, Problem, RunError, ValidationError, did_you_mean
+from .errors import Outcome, Problem, RunError, SegwarehouseError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
 from .compiler.names import table_of
 from .materialize.export import export_query, write_csv
 from .materialize.tables import MEMBERS, RUNS, output_table
-from .materialize.runner import RunResult, Runner, utc_now
+from .materialize.runner import RunResult, Runner, read_catalog, utc_now
+from .materialize.static import load_static_tables
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
 from .report import Report, build_report
@@ -96,6 +98,30 @@ class TestResults(list, Outcome):
                 f"{r.error or f'expected {r.expected}, got {r.actual}'}" for r in self if not r.passed]
 
 
+def _existing_duckdb(path: Optional[str]) -> bool:
+    return bool(path) and (path == ":memory:" or Path(path).exists())
+
+
+def _one_line(text: str) -> str:
+    """Text safe inside a one-line SQL comment: control and line-break characters escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+
+
+def compiled_header(plan: Plan, name: str, dialect: str, with_catalog: bool) -> str:
+    """The comment lines atop a compiled file, one per item: what it is, and the temporary tables
+    it expects to exist (a static segment's values, loaded from its CSV by run/preview/test)."""
+    segment = plan.segments[name]
+    lines = [f"segment {name}", f"defined in {segment.location}", f"as_of {plan.as_of.isoformat()}",
+             f"compiled by segwarehouse for {dialect}"
+             + (" against the target's catalog" if with_catalog else " offline (no target catalog)")]
+    for static in plan.static_of(name):
+        table = render(static_table(static), dialect)
+        lines.append(f"expects temporary table {table}: the values of column "
+                     f"{plan.segments[static].static.column} of {plan.segments[static].static.csv} "
+                     f"(static segment {static})")
+    return "".join(f"-- {_one_line(line)}\n" for line in lines)
+
+
 class Project:
     def __init__(self, project_dir: str | os.PathLike = ".", *, profiles_dir: Optional[str] = None,
                  target: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
@@ -140,8 +166,10 @@ class Project:
 
     # --- commands ----------------------------------------------------------------------------------
     def compile(self, select: Optional[Sequence[str]] = None, dialect: Optional[str] = None,
-                as_of: Any = None, write: bool = True) -> dict[str, dict[str, str]]:
-        """{dialect: {segment: SQL}}; written to target/compiled/<dialect>/<segment>.sql."""
+                as_of: Any = None, write: bool = True, offline: bool = False) -> dict[str, dict[str, str]]:
+        """{dialect: {segment: SQL}}; written to target/compiled/<dialect>/<segment>.sql. With a
+        reachable target (unless offline) the plan is the one run would build: columns checked
+        against its catalog (a miss is exit 2), people columns spelled and typed as the target has them."""
         dialects = [dialect] if dialect else list(DEFAULT_COMPILE_DIALECTS)
         for d in dialects:
             try:
@@ -151,23 +179,23 @@ class Project:
         as_of = parse_as_of(as_of)
         names = self.select(select, include_disabled=True)
         config, segments = self.loaded.config, self.segments
+        catalog = None if offline else self._reachable_catalog()
+        plan = build_plan(config, segments, names, as_of, catalog)
+        if plan.problems:
+            raise ValidationError(dict.fromkeys(p for problems in plan.problems.values() for p in problems))
         out: dict[str, dict[str, str]] = {}
         unportable: list[Problem] = []
         for d in dialects:
             out[d] = {}
             for name in names:
-                query = standalone_query(config, segments, name, as_of)
-                header = (f"-- segment {name} ({segments[name].location}), as_of {as_of.isoformat()}, "
-                          f"compiled by segwarehouse for {d}\n")
-                if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
-                    header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
+                query = plan.standalone(name)
                 try:
                     sql = render_checked(query, d, segments[name], segments, source_dialect=config.source_dialect,
                                          pretty=True)
                 except Unportable as error:
                     unportable.append(error.problem)
                     continue
-                out[d][name] = header + sql + ";\n"
+                out[d][name] = compiled_header(plan, name, d, catalog is not None) + sql + ";\n"
         if unportable:  # a known difference: an error at compile time, never different members
             raise ValidationError(dict.fromkeys(unportable))
         if write:
@@ -177,6 +205,35 @@ class Project:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(text)
         return out
+
+    def _reachable_catalog(self) -> Optional[Catalog]:
+        """The target's catalog when one can be reached without side effects; None keeps compile
+        offline (no profile, a DuckDB file that does not exist yet, a target that refuses us)."""
+        try:
+            target = self.target
+            if target.get("type") == "duckdb" and not _existing_duckdb(target.get("path")):
+                return None  # opening it would create the file
+            with self.connect() as adapter:
+                catalog = read_catalog(adapter, self.loaded.config)
+        except SegwarehouseError:
+            return None
+        return catalog if catalog.columns(self.loaded.config.people.table) is not None else None
+
+    def _plan(self, adapter: Adapter, segment: str, as_of: dt.datetime) -> Plan:
+        """The plan of one segment against the target, its columns checked (a miss: exit 2)."""
+        people = self.loaded.config.people
+        plan = build_plan(self.loaded.config, self.segments, [segment], as_of, read_catalog(adapter, self.loaded.config))
+        if plan.catalog.columns(people.table) is None:
+            raise RunError(f"the people table {people.table} does not exist in the target ({adapter.description})")
+        if plan.problems_of(segment):
+            raise ValidationError(plan.problems_of(segment))
+        return plan
+
+    def _fill_static(self, adapter: Adapter, plan: Plan, segment: str) -> None:
+        """Temporary tables of the static segments that `segment` reads."""
+        load = load_static_tables(adapter, self.loaded.root, plan.config, plan.segments, plan.static_of(segment))
+        if load.broken:
+            raise RunError("; ".join(load.broken.values()))
 
     def run(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
             as_of: Any = None, fail_fast: bool = False, wait: bool = False,
@@ -226,40 +283,50 @@ class Project:
             return write_csv(adapter.stream(query), columns, Path(output))
 
     def preview(self, segment: str, limit: int = 10, as_of: Any = None) -> Preview:
-        """Count and sample the members a run would select now, without writing anything."""
+        """Count and sample the members a run would select now, without writing anything: the
+        same standalone query `compile` writes for this target."""
         if segment not in self.segments:
             raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
         as_of = parse_as_of(as_of)
-        query = standalone_query(self.loaded.config, self.segments, segment, as_of)
         with self.connect() as adapter:
-            self._load_static(adapter, segment)
-            members = query.subquery("m")
-            count = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(members))[0][0]
+            plan = self._plan(adapter, segment, as_of)
+            query = plan.standalone(segment)
+            self._fill_static(adapter, plan, segment)
+            count = adapter.execute(exp.select(exp.Count(this=exp.Star())).from_(query.subquery("m")))[0][0]
             sample = adapter.execute(exp.select("*").from_(query.subquery("m")).order_by(
                 exp.column("person_id", quoted=True)).limit(limit))
         return Preview(segment, as_of, count, ["person_id", "split", "fields"], sample)
-
-    def _load_static(self, adapter: Adapter, segment: str) -> None:
-        """Temporary tables of the static segments that `segment` reads."""
-        runner = Runner(self.loaded, adapter, self.reporter)
-        _, broken = runner.load_static([n for n in closure(self.segments, [segment]) if self.segments[n].static])
-        if broken:
-            raise RunError("; ".join(broken.values()))
 
     def explain(self, segment: str, person: Any, as_of: Any = None) -> Explanation:
         """Every condition of `segment`, true or false for one person, with the values measured."""
         if segment not in self.segments:
             raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
         as_of = parse_as_of(as_of)
-        query, steps, columns = explain_query(self.loaded.config, self.segments, segment, str(person), as_of)
         with self.connect() as adapter:
-            self._load_static(adapter, segment)
+            plan = self._plan(adapter, segment, as_of)
+            query, steps, columns = explain_query(plan, segment, str(person))
+            self._fill_static(adapter, plan, segment)
             rows = adapter.execute(query)
         if not rows:
             raise RunError(f"no person with {self.loaded.config.people.key} = {person!r} in "
                            f"{self.loaded.config.people.table}")
         steps = fill(steps, columns, rows[0])
         return Explanation(segment, str(person), as_of, steps[0].holds, steps)
+
+    def check_catalog(self) -> int:
+        """`validate --catalog`: every column the enabled segments read, and the people key and
+        identifiers, against the target's tables; raises ValidationError listing every miss.
+        Returns the number of segments checked."""
+        names = self.select(include_disabled=True)
+        with self.connect() as adapter:
+            catalog = read_catalog(adapter, self.loaded.config)
+        problems = check_config(self.loaded.config, catalog)
+        if catalog.columns(self.loaded.config.people.table) is not None:
+            found = check(self.loaded.config, self.segments, names, catalog)
+            problems += [p for name in names for p in found.get(name, [])]
+        if problems:
+            raise ValidationError(dict.fromkeys(problems))
+        return len(names)
 
     def test(self, select: Optional[Sequence[str]] = None) -> TestResults:
         """Run the selected segments' tests on an in-memory DuckDB."""

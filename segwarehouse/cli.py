@@ -202,10 +202,14 @@ def init(state: State, results: list, directory: str) -> int:
 
 
 @command("validate", writes_manifest=True)
-def validate(state: State, results: list) -> int:
+@click.option("--catalog", is_flag=True, help="Also check every column segments read against the target's tables.")
+def validate(state: State, results: list, catalog: bool) -> int:
     """Parse everything; errors as FILE:LINE: message."""
     segments = state.project.validate().segments
-    state.console.info(f"ok: {len(segments)} segment(s) valid", event="validated", segments=len(segments))
+    if catalog:
+        state.project.check_catalog()
+    state.console.info(f"ok: {len(segments)} segment(s) valid" + (", every column found in the target" if catalog else ""),
+                       event="validated", segments=len(segments))
     return 0
 
 

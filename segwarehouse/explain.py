@@ -2,15 +2,14 @@
 values it measured (the column's value, the count or sum of matching rows, ...)."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from sqlglot import exp
 
-from .compiler.conditions import ConditionCompiler, Feature
+from .compiler.conditions import Feature
 from .compiler.literals import TEXT, as_kind, named
-from .compiler.plan import EVALUATION, static_table, with_evaluation
+from .compiler.plan import EVALUATION, Plan
 from .spec import model as m
 
 
@@ -71,7 +70,7 @@ def nodes(c: m.Condition, segments: dict[str, m.Segment], depth: int = 0,
         yield from nodes(child, segments, depth + 1, expand_references)
 
 
-def _measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expression]:
+def _measured(c: m.Condition) -> dict[str, exp.Expression]:
     if isinstance(c, m.Attribute):
         return {c.column: exp.column(c.column, quoted=True)}
     if isinstance(c, m.InStatic):
@@ -79,10 +78,7 @@ def _measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expr
     if isinstance(c, m.StreamCondition):
         values = {}
         for agg in c.aggregates:
-            feature = next((f for f in compiler.features.values()
-                            if f.match == c.match and f.kind.split("_")[0] == agg.kind and f.of == agg.of),
-                           Feature(c.match, agg.kind, agg.of))
-            value: exp.Expression = exp.column(feature.column, quoted=True)
+            value: exp.Expression = exp.column(Feature(c.match, agg.kind, agg.of).column, quoted=True)
             if agg.kind in ("count", "sum"):
                 value = exp.func("COALESCE", value, exp.Literal.number(0))
             values[f"{agg.kind}{' of ' + str(agg.of) if agg.of else ''}"] = value
@@ -90,24 +86,24 @@ def _measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expr
     return {}
 
 
-def explain_query(config: m.ProjectConfig, segments: dict[str, m.Segment], name: str, person: str,
-                  as_of: dt.datetime) -> tuple[exp.Select, list[Step], list[list[str]]]:
-    """One SELECT over the person's row: each node's truth and measured values, in walk order."""
-    compiler = ConditionCompiler(config, segments, as_of, static_table)
+def explain_query(plan: Plan, name: str, person: str) -> tuple[exp.Select, list[Step], list[list[str]]]:
+    """One SELECT over the person's row in the plan's evaluation relation: each node's truth and
+    measured values, in walk order."""
+    config, compiler = plan.config, plan.compiler
     steps, columns, projections = [], [], []
-    for i, (depth, node) in enumerate(nodes(segments[name].condition, segments)):
+    for i, (depth, node) in enumerate(nodes(plan.segments[name].condition, plan.segments)):
         predicate = compiler.condition(node)
         steps.append(Step(depth, describe(node)))
         projections.append(named(predicate, f"n{i}"))
         names = []
-        for j, (label, value) in enumerate(_measured(node, compiler).items()):
+        for j, (label, value) in enumerate(_measured(node).items()):
             projections.append(named(value, f"n{i}_{j}"))
             names.append(label)
         columns.append(names)
     key = as_kind(exp.column(config.people.key, quoted=True), TEXT)
     query = exp.select(*projections).from_(exp.table_(EVALUATION, quoted=True)).where(
         key.eq(exp.Literal.string(person)))
-    return with_evaluation(query, config, compiler, as_of), steps, columns
+    return plan.with_evaluation(query, [name]), steps, columns
 
 
 def fill(steps: list[Step], columns: list[list[str]], row: tuple) -> list[Step]:

@@ -9,9 +9,10 @@ from typing import Any, Optional
 from sqlglot import exp
 
 from .adapters.duckdb import DuckDBAdapter
-from .compiler.plan import standalone_query, static_table, table
-from .materialize import statements as st
-from .materialize.static import read_static
+from .compiler.plan import build_plan, table
+from .errors import RunError
+from .materialize.runner import read_catalog
+from .materialize.static import load_static_tables
 from .project.loader import LoadedProject
 from .spec import model as m
 from .spec.conditions import walk
@@ -56,34 +57,6 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _people_columns(project: LoadedProject, names: list[str]) -> set[str]:
-    """People columns the segments read, so a test need only give the ones it cares about."""
-    people = project.config.people
-    columns = {people.key, *(c for _, c in people.identifiers)}
-
-    def visit(c: m.Condition) -> None:
-        if isinstance(c, m.Attribute):
-            columns.add(c.column)
-        elif isinstance(c, m.Sql):
-            import sqlglot
-
-            columns.update(col.name for col in sqlglot.parse_one(c.text, read=project.config.source_dialect)
-                           .find_all(exp.Column))
-        elif isinstance(c, m.InStatic):
-            columns.add(c.match_column)
-
-    def visit_segment(name: str) -> None:
-        segment = project.segments[name]
-        columns.update(segment.fields)
-        walk(segment.condition, visit)
-        for ref in segment.depends_on:  # a reference reads the referenced segment's columns too
-            visit_segment(ref)
-
-    for name in names:
-        visit_segment(name)
-    return columns
-
-
 def _stream_columns(project: LoadedProject, stream: m.Stream) -> dict[str, str]:
     columns = {stream.key: "VARCHAR", stream.timestamp: "TIMESTAMP"}
     if stream.name_column:
@@ -125,30 +98,36 @@ def _key_type(project: LoadedProject, test: m.SegmentTest) -> str:
 
 
 def run_test(project: LoadedProject, segment: m.Segment, test: m.SegmentTest) -> TestResult:
+    """Create the given tables (the columns the plan reads, typed from the given values), then run
+    the segment's standalone query, planned against that catalog as preview plans it."""
     config = project.config
     result = TestResult(segment.name, test.name, False, sorted(test.expect, key=str), file=segment.file,
                         line=test.line)
     adapter = DuckDBAdapter({"path": ":memory:"}).connect()
     try:
         key_type = _key_type(project, test)
-        people_cols = {c: "VARCHAR" for c in sorted(_people_columns(project, [segment.name]))}
+        offline = build_plan(config, project.segments, [segment.name], test.as_of)
+        people = [config.people.key, *(c for _, c in config.people.identifiers),
+                  *offline.people_columns_of([segment.name])]
+        people_cols = {c: "VARCHAR" for c in sorted(set(people))}
         people_cols[config.people.key] = key_type
         _create(adapter, config.people.table, people_cols, test.given.get("people", []))
         for stream in config.streams.values():
             columns = _stream_columns(project, stream)
             columns[stream.key] = key_type
             _create(adapter, stream.table, columns, test.given.get(stream.name, []))
-        for name, other in project.segments.items():
-            if other.static:
-                values = read_static(project.root, other)
-                adapter.create_temp(static_table(name).name, st.static_values_query())
-                adapter.insert_rows(static_table(name), ["value"], [(v,) for v in values.values])
-        query = standalone_query(config, project.segments, segment.name, test.as_of)
+        plan = build_plan(config, project.segments, [segment.name], test.as_of, read_catalog(adapter, config))
+        if plan.problems_of(segment.name):
+            raise RunError("; ".join(map(str, plan.problems_of(segment.name))))
+        load = load_static_tables(adapter, project.root, config, project.segments, plan.static_of(segment.name))
+        if load.broken:
+            raise RunError("; ".join(load.broken.values()))
+        query = plan.standalone(segment.name)
         rows = adapter.execute(exp.select(exp.column("person_id", quoted=True)).from_(query.subquery("m")))
         result.actual = sorted((r[0] for r in rows), key=str)
         result.passed = [str(v) for v in result.actual] == [str(v) for v in result.expected]
     except Exception as e:  # noqa: BLE001 - a failing test is reported, not raised
-        result.error = f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
+        result.error = str(e) if isinstance(e, RunError) else f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
     finally:
         adapter.close()
     return result

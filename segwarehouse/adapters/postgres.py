@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from sqlglot import exp
 
@@ -72,6 +72,14 @@ class PostgresAdapter(Adapter):
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
         with self.con.cursor() as cursor:
             yield from cursor.stream(self.sql(query))
+
+    def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
+        """COPY .. FROM STDIN through psycopg's copy: the values stream in one round trip."""
+        copy = exp.Copy(this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(column, quoted=True)]),
+                        kind=True, files=[exp.var("STDIN")])
+        with self.con.cursor() as cursor, cursor.copy(self.sql(copy)) as writer:
+            for value in values:
+                writer.write_row((value,))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -10,12 +10,15 @@ compiler/dialects.render, the same function `compile --dialect snowflake` prints
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
+import tempfile
 import socket
 import threading
 import time
 import uuid
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 from sqlglot import exp
 
@@ -141,6 +144,34 @@ class SnowflakeAdapter(Adapter):
             cursor.execute(self.sql(query))
             while rows := cursor.fetchmany(batch):
                 yield from rows
+
+    def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
+        """PUT a CSV file of the values to a temporary stage, then COPY INTO: Snowflake's bulk
+        path (row inserts take a round trip per batch). Each value is written with a one-character
+        prefix that an UPDATE strips after the load: no value is then empty or equal to a NULL_IF
+        string, so every value arrives as written (spaces kept: TRIM_SPACE is FALSE by default)."""
+        name = exp.Table(this=exp.to_identifier(f"_SW_STAGE_{uuid.uuid4().hex[:12].upper()}", quoted=True))
+        # Upper case: the name reads the same in CREATE (an identifier) and PUT/COPY (a stage reference).
+        # A temporary stage ends with the session (fakesnow has no DROP STAGE).
+        stage = exp.Var(this="@" + name.this.sql("snowflake"))
+        value = exp.column(column, quoted=True)
+        with tempfile.TemporaryDirectory(prefix="segwarehouse-") as directory:
+            path = Path(directory) / "values.csv"
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(("v" + v,) for v in values)
+            self.execute(exp.Create(this=name, kind="STAGE",
+                                    properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+            self.execute(exp.Put(this=exp.Literal.string(path.as_uri()), target=stage.copy(),
+                                 properties=exp.Properties(expressions=[
+                                     exp.Property(this=exp.var("AUTO_COMPRESS"), value=exp.true())])))
+            file_format = {"TYPE": exp.var("CSV"), "FIELD_OPTIONALLY_ENCLOSED_BY": exp.Literal.string('"')}
+            self.execute(exp.Copy(
+                this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(column, quoted=True)]),
+                kind=True, files=[exp.Table(this=stage.copy())],
+                params=[exp.CopyParameter(this=exp.var("FILE_FORMAT"), expressions=[
+                    exp.Property(this=exp.var(k), value=v) for k, v in file_format.items()])]))
+        strip = exp.Substring(this=value.copy(), start=exp.Literal.number(2))
+        self.execute(exp.update(target.copy(), {column: strip}))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

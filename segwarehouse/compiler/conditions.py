@@ -28,11 +28,13 @@ class Feature:
     match: m.StreamMatch
     kind: str  # count, sum, avg, min, max, first, last
     of: Optional[m.Path] = None
+    exact: bool = False  # min/max also computed in DECIMAL(38, 9), for literals of 2**53 or more
 
     @property
     def column(self) -> str:
-        digest = hashlib.sha1(repr((self.match, self.kind, self.of)).encode()).hexdigest()[:10]
-        return f"_sw_{self.match.stream}_{self.kind}_{digest}"
+        kind = self.kind + ("_exact" if self.exact else "")  # the name compiled SQL has always used
+        digest = hashlib.sha1(repr((self.match, kind, self.of)).encode()).hexdigest()[:10]
+        return f"_sw_{self.match.stream}_{kind}_{digest}"
 
 
 def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bool = False,
@@ -131,19 +133,33 @@ class ConditionCompiler:
         self.as_of = as_of
         self.static_table = static_table
         self.features: dict[str, Feature] = {}
-        self._memo: dict[str, exp.Expression] = {}
 
     def segment(self, name: str) -> exp.Expression:
-        """The membership predicate of a segment, references inlined (evaluated at the same as_of)."""
-        if name not in self._memo:
-            self._memo[name] = self.condition(self.segments[name].condition)
-        return self._memo[name].copy()
+        """The membership predicate of a segment, references inlined (evaluated at the same as_of).
+        Built afresh for each use, never copied from a memo: the cost is the size of the inlined
+        tree, linear in a chain of references (copying memoised predicates made it quadratic)."""
+        return self.condition(self.segments[name].condition)
+
+    def _terms(self, c: m.Condition, group: type) -> list[exp.Expression]:
+        """The operands of an `all` (or `any`), with nested groups of the same kind, references to
+        them included, spliced in: AND and OR are associative, and a flat list keeps the tree
+        shallow (a chain of 200 references nests no parentheses that renderers must recurse into)."""
+        terms, stack = [], [c]  # iterative: a long chain must not exhaust Python's recursion limit
+        while stack:
+            node = stack.pop()
+            while isinstance(node, m.SegmentRef):
+                node = self.segments[node.name].condition
+            if type(node) is group:
+                stack.extend(reversed(node.items))
+            else:
+                terms.append(self.condition(node))
+        return terms
 
     def condition(self, c: m.Condition) -> exp.Expression:
         if isinstance(c, m.All):
-            return exp.paren(conjunction([self.condition(i) for i in c.items]), copy=False)
+            return exp.paren(conjunction(self._terms(c, m.All)), copy=False)
         if isinstance(c, m.AnyOf):
-            return exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False)
+            return exp.paren(disjunction(self._terms(c, m.AnyOf)), copy=False)
         if isinstance(c, m.NoneOf):
             return exp.not_(exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False), copy=False)
         if isinstance(c, m.Not):
@@ -166,8 +182,8 @@ class ConditionCompiler:
             return false_if_null(value.isin(query=subquery))
         raise AssertionError(type(c))
 
-    def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path]) -> exp.Column:
-        feature = Feature(match, kind, of)
+    def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path], exact: bool = False) -> exp.Column:
+        feature = Feature(match, kind, of, exact)
         self.features[feature.column] = feature
         return exp.column(feature.column, quoted=True)
 
@@ -177,7 +193,7 @@ class ConditionCompiler:
             value = exp.func("COALESCE", value, exp.Literal.number(0))
         # min/max against an integer of 2**53 or more: also computed exactly, in DECIMAL(38, 9), and
         # that result decides unless the extreme value lies beyond what the decimal holds (1e300).
-        exact = (self._feature(match, agg.kind + "_exact", agg.of)
+        exact = (self._feature(match, agg.kind, agg.of, exact=True)
                  if agg.kind in ("min", "max") and any(_needs_exact(op) for op in agg.ops) else None)
         checks = []
         for op in agg.ops:

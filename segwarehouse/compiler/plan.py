@@ -14,8 +14,10 @@ from typing import Callable, Optional
 
 from sqlglot import exp
 
+from ..errors import Problem
 from ..spec import model as m
 from . import patterns
+from .catalog import Catalog, check, people_reads
 from .conditions import ConditionCompiler, Feature, compare, read_path
 from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
@@ -72,7 +74,7 @@ def _aggregate(feature: Feature, stream: m.Stream) -> exp.Expression:
     if feature.kind in ("first", "last"):
         ts = exp.column(stream.timestamp, table=ROW, quoted=True)
         return exp.Min(this=ts) if feature.kind == "first" else exp.Max(this=ts)
-    kind, _, exact = feature.kind.partition("_")
+    kind, exact = feature.kind, feature.exact
     # Sums and averages add in DECIMAL(38, 9): 120.50 + 79.50 is 200 whatever order the engine adds
     # rows in; in floating point it is sometimes 199.99999999999997.
     value = read_path(feature.of, ROW, EXACT if exact or kind in ("sum", "avg") else NUMBER)
@@ -188,21 +190,138 @@ def static_table(segment: str) -> exp.Table:
     return exp.table_(f"_sw_static_{segment}", quoted=True)
 
 
-def with_evaluation(query: exp.Select, config: m.ProjectConfig, compiler: ConditionCompiler,
-                    as_of: dt.datetime) -> exp.Select:
-    """`query` reads the evaluation relation `_sw_people`; add it, and the scans the compiler's
-    features need, as CTEs."""
-    scans = plan_scans(list(compiler.features.values()), config.streams, as_of)
-    for scan in scans:
-        query = query.with_(exp.to_identifier(scan.name, quoted=True), as_=scan.query(as_of), copy=False)
-    evaluation = evaluation_query(config, scans, lambda scan: exp.table_(scan.name, quoted=True))
-    return query.with_(exp.to_identifier(EVALUATION, quoted=True), as_=evaluation, copy=False)
+def closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:
+    """The named segments and every segment they reference, references first."""
+    ordered: dict[str, None] = {}
+
+    def add(name: str) -> None:
+        for ref in segments[name].depends_on:
+            if ref not in ordered:
+                add(ref)
+        ordered.setdefault(name, None)
+
+    for name in names:
+        add(name)
+    return list(ordered)
+
+
+@dataclass
+class Plan:
+    """Everything a command needs to evaluate the selected segments at one as_of, built once:
+    run, compile, preview, explain, test and diff all render their SQL from it.
+
+    predicates: per segment of the closure, references inlined; features: every aggregate they
+    read; scans: the passes over stream tables computing them; people_columns: what the
+    evaluation relation carries; static: static segments whose value tables must be loaded."""
+
+    config: m.ProjectConfig
+    segments: dict[str, m.Segment]
+    selected: list[str]
+    as_of: dt.datetime
+    compiler: ConditionCompiler
+    predicates: dict[str, exp.Expression]
+    features: dict[str, Feature]
+    scans: list[Scan]
+    people_columns: list[str]
+    static: list[str]
+    problems: dict[str, list[Problem]]  # catalog misses per segment (own definition)
+    catalog: Optional[Catalog] = None
+    _features_of: dict[str, set[str]] = field(default_factory=dict)
+
+    # --- per segment --------------------------------------------------------------------------------
+    def closure(self, name: str) -> list[str]:
+        return closure(self.segments, [name])
+
+    def features_of(self, name: str) -> set[str]:
+        """The feature columns a segment's predicate reads (its references' included)."""
+        if name not in self._features_of:
+            self.predicate(name)
+            self._features_of[name] = ({c.name for c in self.predicates[name].find_all(exp.Column)}
+                                       & self.features.keys())
+        return self._features_of[name]
+
+    def predicate(self, name: str) -> exp.Expression:
+        """The segment's membership predicate (a copy: each query owns its tree)."""
+        if name not in self.predicates:
+            self.predicates[name] = self.compiler.segment(name)
+        return self.predicates[name].copy()
+
+    def problems_of(self, name: str) -> list[Problem]:
+        """Catalog misses of the segment and of every segment it references."""
+        return [p for ref in self.closure(name) for p in self.problems.get(ref, [])]
+
+    def static_of(self, name: str) -> list[str]:
+        return [n for n in self.closure(name) if self.segments[n].static]
+
+    def people_columns_of(self, names: list[str]) -> list[str]:
+        """The key and the people columns the segments (with their references) read, spelled as
+        the catalog spells them when it is known."""
+        people = self.config.people
+        wanted = [people.key]
+        for name in closure(self.segments, names):
+            wanted.extend(read.column for read in people_reads(self.segments[name], self.config))
+        if self.catalog is None:
+            return list(dict.fromkeys(wanted))
+        resolved = (self.catalog.resolve(people.table, c) for c in wanted)
+        return list(dict.fromkeys(c for c in resolved if c is not None))
+
+    # --- rendering ------------------------------------------------------------------------------------
+    def evaluation(self, scan_table: Callable[[Scan], exp.Expression], scans: Optional[list[Scan]] = None,
+                   columns: Optional[list[str]] = None) -> exp.Select:
+        """The evaluation relation `_sw_people`: one row per person, people columns and features.
+        `scan_table` gives each scan's relation (a subquery, or the temp table run built)."""
+        return evaluation_query(self.config, self.scans if scans is None else scans, scan_table,
+                                self.people_columns if columns is None else columns)
+
+    def members(self, name: str, source: Optional[exp.Expression] = None) -> exp.Select:
+        """person_id, split and fields of the segment's members, over the evaluation relation."""
+        return members_query(self.segments[name], self.config.people, self.predicate(name),
+                             source or exp.table_(EVALUATION, quoted=True))
+
+    def scans_of(self, names: list[str]) -> list[Scan]:
+        """The scans computing just what these segments read, grouped as a plan of them alone."""
+        wanted = set().union(*(self.features_of(n) for n in names)) if names else set()
+        return plan_scans([f for c, f in self.features.items() if c in wanted], self.config.streams, self.as_of)
+
+    def with_evaluation(self, query: exp.Select, names: list[str]) -> exp.Select:
+        """`query` reads `_sw_people`: add it, and the scans it needs, as CTEs."""
+        scans = self.scans_of(names)
+        for scan in scans:
+            query = query.with_(exp.to_identifier(scan.name, quoted=True), as_=scan.query(self.as_of), copy=False)
+        evaluation = self.evaluation(lambda scan: exp.table_(scan.name, quoted=True), scans,
+                                     self.people_columns_of(names))
+        return query.with_(exp.to_identifier(EVALUATION, quoted=True), as_=evaluation, copy=False)
+
+    def standalone(self, name: str) -> exp.Select:
+        """A self-contained SELECT of one segment's members (compile, preview, test): what the
+        run evaluates for it, with its scans and evaluation relation as CTEs."""
+        return self.with_evaluation(self.members(name), [name])
+
+    def static_tables(self, name: str) -> list[str]:
+        """The temporary tables the segment's standalone query expects to exist."""
+        return [static_table(n).name for n in self.static_of(name)]
+
+
+def build_plan(config: m.ProjectConfig, segments: dict[str, m.Segment], names: list[str], as_of: dt.datetime,
+               catalog: Optional[Catalog] = None) -> Plan:
+    """Plan the named segments at as_of; with the target's catalog, check every column they read
+    (misses in `problems`), resolve people columns to the table's spelling and spare casts of
+    columns that already have the type a comparison reads."""
+    people_types = catalog.people_types(config) if catalog is not None else None
+    compiler = ConditionCompiler(config, segments, as_of, static_table, people_types)
+    everything = closure(segments, names)
+    problems = check(config, segments, everything, catalog) if catalog is not None else {}
+    # Segments that read a missing column are not compiled: their SQL could not run.
+    broken = {n for n in everything if any(r in problems for r in closure(segments, [n]))}
+    predicates = {name: compiler.segment(name) for name in names if name not in broken}
+    plan = Plan(config, segments, list(names), as_of, compiler, predicates, compiler.features, [], [],
+                [n for n in everything if segments[n].static], problems, catalog)
+    plan.scans = plan_scans(list(compiler.features.values()), config.streams, as_of)
+    plan.people_columns = plan.people_columns_of([n for n in names if n not in broken])
+    return plan
 
 
 def standalone_query(config: m.ProjectConfig, segments: dict[str, m.Segment], name: str,
                      as_of: dt.datetime) -> exp.Select:
-    """A self-contained SELECT of one segment's members at as_of (what `compile` writes)."""
-    compiler = ConditionCompiler(config, segments, as_of, static_table)
-    predicate = compiler.segment(name)
-    query = members_query(segments[name], config.people, predicate, exp.table_(EVALUATION, quoted=True))
-    return with_evaluation(query, config, compiler, as_of)
+    """A self-contained SELECT of one segment's members at as_of (offline: no catalog)."""
+    return build_plan(config, segments, [name], as_of).standalone(name)

@@ -10,15 +10,15 @@ from typing import Optional
 from sqlglot import exp
 
 from ..adapters.base import Adapter
-from ..compiler.conditions import ConditionCompiler
-from ..compiler.literals import cast, timestamp
-from ..compiler.plan import EVALUATION, Scan, evaluation_query, member_columns, plan_scans, static_table, table
+from ..compiler.catalog import Catalog
+from ..compiler.literals import timestamp
+from ..compiler.plan import EVALUATION, Plan, Scan, build_plan, member_columns, table
 from ..errors import Outcome, RunError
 from ..events import Reporter, Silent
 from ..spec import model as m
 from ..spec.graph import closure
 from . import statements as st
-from .static import read_static
+from .static import load_static_tables
 from .tables import RUNS, ensure, output_table, people_columns
 
 EVAL = EVALUATION
@@ -101,31 +101,11 @@ class Runner:
             .group_by(exp.column("segment", quoted=True)))
         return {segment: as_of for segment, as_of in rows}
 
-    def load_static(self, names: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
-        """Temp tables of static segments' values. Returns notes (duplicates, unmatched) per segment
-        and the segments whose CSV could not be read, with the reason."""
-        notes: dict[str, list[str]] = {}
-        broken: dict[str, str] = {}
-        for name in names:
-            segment = self.project.segments[name]
-            try:
-                values = read_static(self.project.root, segment)
-            except RunError as e:
-                broken[name] = str(e)
-                continue
-            target = static_table(name)
-            self.adapter.create_temp(target.name, st.static_values_query())
-            self.adapter.insert_rows(target, ["value"], [(v,) for v in values.values])
-            column = exp.column(self.config.people.column_for(segment.static.match_on), quoted=True)
-            matched = self.adapter.execute(
-                exp.select(exp.Count(this=exp.Star())).from_(target.copy())
-                .where(exp.column("value", quoted=True).isin(
-                    query=exp.select(cast(column, "VARCHAR")).from_(table(self.config.people.table)))))[0][0]
-            notes[name] = [f"{values.rows} CSV rows, {values.duplicates} duplicate value(s), "
-                           f"{len(values.values) - matched} value(s) matching nobody"]
-        return notes, broken
-
     # --- the run -----------------------------------------------------------------------------------
+    def plan(self, selected: list[str], as_of: dt.datetime) -> Plan:
+        """The run's plan, with the target's catalog: columns checked, types known."""
+        return build_plan(self.config, self.project.segments, selected, as_of, read_catalog(self.adapter, self.config))
+
     def run(self, selected: list[str], as_of: dt.datetime, fail_fast: bool = False,
             started: Optional[dt.datetime] = None, apply: bool = True) -> RunResult:
         """Evaluate every selected segment, then apply all that succeeded in one transaction.
@@ -135,45 +115,27 @@ class Runner:
         self.reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), segments=len(selected))
         person_type = self.ensure_tables()
         self.check_people_key()
-        last = self.last_as_of()
-        segments = self.project.segments
-
-        compiler = ConditionCompiler(self.config, segments, as_of, static_table, self.people_types)
-        predicates = {name: compiler.segment(name) for name in selected}
-        static_notes, broken_static = self.load_static([n for n in closure(segments, selected) if segments[n].static])
-        scans = plan_scans(list(compiler.features.values()), self.config.streams, as_of)
-        read = _columns_read(list(predicates.values()), [segments[n] for n in selected], self.people_columns)
-        broken = self._build_evaluation(scans, as_of, read)
+        self.last = self.last_as_of()
+        self.as_of = as_of
+        plan = self.plan(selected, as_of)
+        static = load_static_tables(self.adapter, self.project.root, self.config, plan.segments, plan.static)
+        self.broken_static = static.broken
+        self.broken_features = self._build_evaluation(plan)
         self.adapter.create_temp(st.DELTA, st.delta_query(person_type))
 
         results: dict[str, SegmentResult] = {}
         stopped = False
-        for name in selected:
-            result = results[name] = SegmentResult(name, "success", notes=static_notes.get(name, []))
-            failed_refs = [r for r in closure(segments, [name])[:-1] if r in results and results[r].status != "success"]
-            features = {c.name for c in predicates[name].find_all(exp.Column)} & broken.keys()
-            unreadable = [s for s in closure(segments, [name]) if s in broken_static]
-            if stopped:
-                result.status, result.error = "skipped", "skipped: --fail-fast after a failure"
-            elif failed_refs:
-                result.status, result.error = "skipped", f"skipped: it references failed segment(s) {', '.join(failed_refs)}"
-            elif too_long(name, self.adapter.MAX_IDENTIFIER_LENGTH):
-                result.status = "error"
-                result.error = (f"the segment name is longer than {self.adapter.MAX_IDENTIFIER_LENGTH} characters, the "
-                                f"longest name {self.adapter.dialect} allows for its view; shorten it")
-            elif name in last and as_of < last[name]:
-                result.status = "error"
-                result.error = (f"as_of {as_of.isoformat()} is earlier than the last successful run of '{name}' "
-                                f"({last[name].isoformat()}); runs move forward in time only")
-            elif unreadable:
-                result.status, result.error = "error", broken_static[unreadable[0]]
-            elif features:
-                result.status, result.error = "error", broken[next(iter(features))]
+        for name in selected:  # gate -> evaluate
+            result = results[name] = SegmentResult(name, "success", notes=static.notes.get(name, []))
+            blocked = (("skipped", "skipped: --fail-fast after a failure") if stopped
+                       else self._blocked(plan, name, results))
+            if blocked:
+                result.status, result.error = blocked
             else:
-                self._evaluate(segments[name], predicates[name], result)
+                self._evaluate(plan, name, result)
             stopped = stopped or (fail_fast and result.status == "error")
 
-        applied = [n for n in selected if results[n].status == "success"]
+        applied = [n for n in selected if results[n].status == "success"]  # -> apply
         try:
             self._apply(applied, results, run_id, as_of, started, write=apply)
         except Exception as e:  # noqa: BLE001 - the transaction rolled back: nothing was applied
@@ -186,43 +148,80 @@ class Runner:
             self.reporter.event("segment_finished", segment=name, status=r.status, members=r.members,
                                 entered=r.entered, exited=r.exited, updated=r.updated,
                                 seconds=round(r.seconds, 3), error=r.error)
-        self._drop_temps(scans)
+        self._drop_temps()
         return RunResult(run_id, as_of, [results[n] for n in selected])
 
-    def _build_evaluation(self, scans: list[Scan], as_of: dt.datetime, columns: list[str]) -> dict[str, str]:
+    def _blocked(self, plan: Plan, name: str, results: dict[str, SegmentResult]) -> Optional[tuple[str, str]]:
+        """Why a segment cannot be evaluated in this run, as (status, message), or None."""
+        refs = plan.closure(name)[:-1]
+        failed_refs = [r for r in refs if r in results and results[r].status != "success"]
+        if failed_refs:
+            return "skipped", f"skipped: it references failed segment(s) {', '.join(failed_refs)}"
+        if plan.problems.get(name):
+            return "error", "; ".join(map(str, plan.problems[name]))
+        if any(plan.problems.get(r) for r in refs):
+            broken = [r for r in refs if plan.problems.get(r)]
+            return "skipped", f"skipped: it references segment(s) that read missing columns: {', '.join(broken)}"
+        if too_long(name, self.adapter.MAX_IDENTIFIER_LENGTH):
+            return "error", (f"the segment name is longer than {self.adapter.MAX_IDENTIFIER_LENGTH} characters, the "
+                             f"longest name {self.adapter.dialect} allows for its view; shorten it")
+        if name in self.last and self.as_of < self.last[name]:
+            return "error", (f"as_of {self.as_of.isoformat()} is earlier than the last successful run of '{name}' "
+                             f"({self.last[name].isoformat()}); runs move forward in time only")
+        unreadable = [s for s in plan.closure(name) if s in self.broken_static]
+        if unreadable:
+            return "error", self.broken_static[unreadable[0]]
+        features = sorted(plan.features_of(name) & self.broken_features.keys())
+        if features:
+            return "error", self.broken_features[features[0]]
+        return None
+
+    def _build_evaluation(self, plan: Plan) -> dict[str, str]:
         """One row per person with every feature, in one statement (the engine pipelines each
-        scan's aggregate into its join). Should that fail, each scan is built alone to find the
-        broken ones. Returns the features whose scan failed, with the reason, so only the segments
-        reading them fail."""
+        scan's aggregate into its join). Should that fail, each scan is built alone, and each
+        feature of a failing scan alone, to find the broken features. Returns them with the
+        reason, so only the segments reading them fail."""
+        self.temps = [EVAL]
         try:
-            self._create_temp(EVAL, evaluation_query(self.config, scans, lambda scan: scan.query(as_of).subquery(),
-                                                     columns))
+            self._create_temp(EVAL, plan.evaluation(lambda scan: scan.query(plan.as_of).subquery()))
             return {}
-        except Exception:  # noqa: BLE001 - isolate the failing scans below
+        except Exception:  # noqa: BLE001 - isolate the failing features below
             pass
         broken: dict[str, str] = {}
-        good = []
-        for scan in scans:
-            try:
-                self._create_temp(scan.name, scan.query(as_of))
+        good: list[Scan] = []
+        for scan in plan.scans:
+            parts = [scan] if self._try_scan(scan) is None else [
+                Scan(scan.stream, [feature], f"{scan.name}_{i}") for i, feature in enumerate(scan.features)]
+            if len(parts) == 1:
                 good.append(scan)
-            except Exception as e:  # noqa: BLE001
-                message = f"stream '{scan.stream.name}' ({scan.stream.table}): {_engine_message(e)}"
-                broken.update({f.column: message for f in scan.features})
-        evaluation = evaluation_query(self.config, good, lambda scan: exp.table_(scan.name, quoted=True), columns)
+                continue
+            for part in parts:
+                error = self._try_scan(part)
+                if error is None:
+                    good.append(part)
+                else:
+                    message = f"stream '{scan.stream.name}' ({scan.stream.table}): {_engine_message(error)}"
+                    broken.update({f.column: message for f in part.features})
+        evaluation = plan.evaluation(lambda scan: exp.table_(scan.name, quoted=True), good)
         self._create_temp(EVAL, evaluation)
         return broken
+
+    def _try_scan(self, scan: Scan) -> Optional[Exception]:
+        """Build one scan's temp table; the engine's error when it fails."""
+        self.temps.append(scan.name)
+        try:
+            self._create_temp(scan.name, scan.query(self.as_of))
+            return None
+        except Exception as e:  # noqa: BLE001 - reported against the segments reading it
+            return e
 
     def _create_temp(self, name: str, query: exp.Query) -> None:
         self.adapter.create_temp(name, query)
 
-    def _execute_all(self, statements: list[exp.Expression]) -> None:
-        for statement in statements:
-            self.adapter.execute(statement)
-
-    def _evaluate(self, segment: m.Segment, predicate: exp.Expression, result: SegmentResult) -> None:
+    def _evaluate(self, plan: Plan, name: str, result: SegmentResult) -> None:
         """Collect one segment's changes; an engine error fails this segment only."""
-        self.reporter.event("segment_started", segment=segment.name)
+        segment = plan.segments[name]
+        self.reporter.event("segment_started", segment=name)
         t0 = time.perf_counter()
         key = self.config.people.key
         _, fields = member_columns(segment, exp.column(key, quoted=True))
@@ -231,7 +230,7 @@ class Runner:
             return member_columns(segment, person)[0]
 
         try:
-            self.adapter.execute(st.insert_changes(self.schema, EVAL, segment.name, key, predicate, split,
+            self.adapter.execute(st.insert_changes(self.schema, EVAL, name, key, plan.predicate(name), split,
                                                    fields if segment.fields else None,
                                                    self.adapter.json_text))
         except Exception as e:  # noqa: BLE001
@@ -295,21 +294,16 @@ class Runner:
         except Exception:  # noqa: BLE001
             pass
 
-    def _drop_temps(self, scans: list[Scan]) -> None:
-        for name in [EVAL, st.DELTA, *(s.name for s in scans)]:
+    def _drop_temps(self) -> None:
+        for name in dict.fromkeys([*self.temps, st.DELTA]):
             self.adapter.drop_temp(name)
 
 
-def _columns_read(predicates: list[exp.Expression], segments: list[m.Segment], people: list[str]) -> list[str]:
-    """The people columns that predicates and fields read (a struct column for `col.field`), so the
-    per-run evaluation table carries only those. Names not in the people table are left for the
-    engine to report against the segment that uses them."""
-    by_lower = {c.lower(): c for c in people}
-    names = [f for s in segments for f in s.fields]
-    for predicate in predicates:
-        for column in predicate.find_all(exp.Column):
-            names.append(column.parts[0].name if column.table else column.name)
-    return list(dict.fromkeys(by_lower[n.lower()] for n in names if n.lower() in by_lower))
+def read_catalog(adapter: Adapter, config: m.ProjectConfig) -> Catalog:
+    """Column types of the people and stream tables in the target. Column names match
+    case-insensitively except where quoted names keep their case (PostgreSQL)."""
+    return Catalog.read(config, adapter.column_types, folds=adapter.IDENTIFIER_CASE != "lower",
+                        description=f"({adapter.description})")
 
 
 def too_long(name: str, limit: int | None) -> bool:

@@ -1,4 +1,7 @@
--- segment big_spenders (segments/commerce/big_spenders.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for bigquery
+-- segment big_spenders
+-- defined in segments/commerce/big_spenders.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for bigquery offline (no target catalog)
 WITH `_sw_scan_event_4096h` AS (
   SELECT
     `s`.`user_id` AS `_sw_key`,
@@ -13,7 +16,11 @@ WITH `_sw_scan_event_4096h` AS (
     `s`.`user_id`
 ), `_sw_people` AS (
   SELECT
-    `p`.*,
+    `p`.`user_id`,
+    `p`.`email`,
+    `p`.`first_name`,
+    `p`.`plan`,
+    `p`.`country`,
     `_sw_scan_event_4096h`.`_sw_event_sum_6fad8a870d`,
     `_sw_scan_event_4096h`.`_sw_event_avg_4da96560f9`
   FROM `main`.`users` AS `p`

@@ -1,7 +1,14 @@
--- segment trial_ending (segments/lifecycle/trial_ending.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for bigquery
+-- segment trial_ending
+-- defined in segments/lifecycle/trial_ending.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for bigquery offline (no target catalog)
 WITH `_sw_people` AS (
   SELECT
-    `p`.*
+    `p`.`user_id`,
+    `p`.`email`,
+    `p`.`first_name`,
+    `p`.`trial_ends_at`,
+    `p`.`plan`
   FROM `main`.`users` AS `p`
 )
 SELECT

@@ -1,4 +1,7 @@
--- segment course_graduates_london_berlin (segments/courses/course_graduates_london_berlin.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
+-- segment course_graduates_london_berlin
+-- defined in segments/courses/course_graduates_london_berlin.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for clickhouse offline (no target catalog)
 WITH "_sw_scan_event_all" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -23,7 +26,10 @@ WITH "_sw_scan_event_all" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."city",
     "_sw_scan_event_all"."_sw_event_count_117da6512e"
   FROM "main"."users" AS "p"
   LEFT JOIN "_sw_scan_event_all" AS "_sw_scan_event_all"

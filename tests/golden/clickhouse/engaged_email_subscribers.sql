@@ -1,5 +1,18 @@
--- segment engaged_email_subscribers (segments/engagement/engaged_email_subscribers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
-WITH "_sw_scan_activity_4096h" AS (
+-- segment engaged_email_subscribers
+-- defined in segments/engagement/engaged_email_subscribers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for clickhouse offline (no target catalog)
+WITH "_sw_scan_activity_all" AS (
+  SELECT
+    "s"."user_id" AS "_sw_key",
+    COUNT(*) AS "_sw_activity_count_2320ae9e03"
+  FROM "main"."message_activity" AS "s"
+  WHERE
+    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
+    AND "s"."activity" = 'unsubscribed'
+  GROUP BY
+    "s"."user_id"
+), "_sw_scan_activity_4096h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
     COUNT(*) AS "_sw_activity_count_fe8cb989f6"
@@ -10,26 +23,20 @@ WITH "_sw_scan_activity_4096h" AS (
     AND "s"."occurred_at" > CAST('2026-09-02 00:00:00' AS DateTime64(6, 'UTC'))
   GROUP BY
     "s"."user_id"
-), "_sw_scan_activity_all" AS (
-  SELECT
-    "s"."user_id" AS "_sw_key",
-    COUNT(*) AS "_sw_activity_count_2320ae9e03"
-  FROM "main"."message_activity" AS "s"
-  WHERE
-    "s"."occurred_at" <= CAST('2026-11-01 00:00:00' AS DateTime64(6, 'UTC'))
-    AND "s"."activity" = 'unsubscribed'
-  GROUP BY
-    "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
-    "_sw_scan_activity_4096h"."_sw_activity_count_fe8cb989f6",
-    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."language",
+    "p"."marketing_opt_in",
+    "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03",
+    "_sw_scan_activity_4096h"."_sw_activity_count_fe8cb989f6"
   FROM "main"."users" AS "p"
-  LEFT JOIN "_sw_scan_activity_4096h" AS "_sw_scan_activity_4096h"
-    ON "p"."user_id" = "_sw_scan_activity_4096h"."_sw_key"
   LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"
     ON "p"."user_id" = "_sw_scan_activity_all"."_sw_key"
+  LEFT JOIN "_sw_scan_activity_4096h" AS "_sw_scan_activity_4096h"
+    ON "p"."user_id" = "_sw_scan_activity_4096h"."_sw_key"
 )
 SELECT
   "user_id" AS "person_id",

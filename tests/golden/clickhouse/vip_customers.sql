@@ -1,8 +1,15 @@
--- segment vip_customers (segments/commerce/vip_customers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for clickhouse
--- static segments read temporary tables _sw_static_<segment> loaded from their CSV
+-- segment vip_customers
+-- defined in segments/commerce/vip_customers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for clickhouse offline (no target catalog)
+-- expects temporary table "_sw_static_vip_customers": the values of column email of data/vip_import.csv (static segment vip_customers)
 WITH "_sw_people" AS (
   SELECT
-    "p".*
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."plan",
+    "p"."country"
   FROM "main"."users" AS "p"
 )
 SELECT

@@ -1,4 +1,7 @@
--- segment sms_audience_europe (segments/marketing/sms_audience_europe.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for databricks
+-- segment sms_audience_europe
+-- defined in segments/marketing/sms_audience_europe.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for databricks offline (no target catalog)
 WITH `_sw_scan_activity_all` AS (
   SELECT
     `s`.`user_id` AS `_sw_key`,
@@ -11,7 +14,13 @@ WITH `_sw_scan_activity_all` AS (
     `s`.`user_id`
 ), `_sw_people` AS (
   SELECT
-    `p`.*,
+    `p`.`user_id`,
+    `p`.`phone`,
+    `p`.`first_name`,
+    `p`.`country`,
+    `p`.`language`,
+    `p`.`marketing_opt_in`,
+    `p`.`lifetime_value`,
     `_sw_scan_activity_all`.`_sw_activity_count_2320ae9e03`
   FROM `main`.`users` AS `p`
   LEFT JOIN `_sw_scan_activity_all` AS `_sw_scan_activity_all`

@@ -1,4 +1,7 @@
--- segment b2b_buyers (segments/commerce/b2b_buyers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for duckdb
+-- segment b2b_buyers
+-- defined in segments/commerce/b2b_buyers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for duckdb offline (no target catalog)
 WITH "_sw_scan_event_16384h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -12,7 +15,11 @@ WITH "_sw_scan_event_16384h" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."plan",
+    "p"."country",
     "_sw_scan_event_16384h"."_sw_event_count_6a75fc6c7d"
   FROM "main"."users" AS "p"
   LEFT JOIN "_sw_scan_event_16384h" AS "_sw_scan_event_16384h"

@@ -1,4 +1,7 @@
--- segment lapsed_customers (segments/lifecycle/lapsed_customers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for duckdb
+-- segment lapsed_customers
+-- defined in segments/lifecycle/lapsed_customers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for duckdb offline (no target catalog)
 WITH "_sw_scan_event_all" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -11,7 +14,10 @@ WITH "_sw_scan_event_all" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."lifetime_value",
     "_sw_scan_event_all"."_sw_event_last_9e3d2fc294"
   FROM "main"."users" AS "p"
   LEFT JOIN "_sw_scan_event_all" AS "_sw_scan_event_all"

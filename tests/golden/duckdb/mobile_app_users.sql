@@ -1,4 +1,7 @@
--- segment mobile_app_users (segments/engagement/mobile_app_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for duckdb
+-- segment mobile_app_users
+-- defined in segments/engagement/mobile_app_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for duckdb offline (no target catalog)
 WITH "_sw_scan_device_1024h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -12,7 +15,7 @@ WITH "_sw_scan_device_1024h" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
     "_sw_scan_device_1024h"."_sw_device_count_650d4c4eeb"
   FROM "main"."users" AS "p"
   LEFT JOIN "_sw_scan_device_1024h" AS "_sw_scan_device_1024h"

@@ -1,7 +1,11 @@
--- segment freemail_users (segments/engagement/freemail_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for postgres
+-- segment freemail_users
+-- defined in segments/engagement/freemail_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for postgres offline (no target catalog)
 WITH "_sw_people" AS (
   SELECT
-    "p".*
+    "p"."user_id",
+    "p"."email"
   FROM "main"."users" AS "p"
 )
 SELECT

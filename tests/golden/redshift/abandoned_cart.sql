@@ -1,4 +1,7 @@
--- segment abandoned_cart (segments/commerce/abandoned_cart.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+-- segment abandoned_cart
+-- defined in segments/commerce/abandoned_cart.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_scan_event_256h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -27,7 +30,9 @@ WITH "_sw_scan_event_256h" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
     "_sw_scan_event_256h"."_sw_event_count_2c21dcfb27",
     "_sw_scan_event_256h"."_sw_event_count_3c0074be0b"
   FROM "main"."users" AS "p"

@@ -1,4 +1,7 @@
--- segment active_users (segments/engagement/active_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+-- segment active_users
+-- defined in segments/engagement/active_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_scan_activity_1024h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -27,7 +30,10 @@ WITH "_sw_scan_activity_1024h" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."plan",
     "_sw_scan_activity_1024h"."_sw_activity_count_3fbdc28975",
     "_sw_scan_activity_1024h"."_sw_activity_count_447f824b55"
   FROM "main"."users" AS "p"

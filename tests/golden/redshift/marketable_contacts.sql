@@ -1,4 +1,7 @@
--- segment marketable_contacts (segments/marketing/marketable_contacts.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+-- segment marketable_contacts
+-- defined in segments/marketing/marketable_contacts.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_scan_activity_all" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -11,7 +14,9 @@ WITH "_sw_scan_activity_all" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."marketing_opt_in",
+    "p"."email",
     "_sw_scan_activity_all"."_sw_activity_count_2320ae9e03"
   FROM "main"."users" AS "p"
   LEFT JOIN "_sw_scan_activity_all" AS "_sw_scan_activity_all"

@@ -1,7 +1,15 @@
--- segment new_users (segments/lifecycle/new_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+-- segment new_users
+-- defined in segments/lifecycle/new_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_people" AS (
   SELECT
-    "p".*
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."plan",
+    "p"."language",
+    "p"."signup_at"
   FROM "main"."users" AS "p"
 )
 SELECT

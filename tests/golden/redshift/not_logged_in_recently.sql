@@ -1,7 +1,13 @@
--- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for redshift
+-- segment not_logged_in_recently
+-- defined in segments/engagement/not_logged_in_recently.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_people" AS (
   SELECT
-    "p".*
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."last_login_at"
   FROM "main"."users" AS "p"
 )
 SELECT

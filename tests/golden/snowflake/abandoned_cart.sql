@@ -1,4 +1,7 @@
--- segment abandoned_cart (segments/commerce/abandoned_cart.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment abandoned_cart
+-- defined in segments/commerce/abandoned_cart.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_256H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -21,7 +24,9 @@ WITH "_SW_SCAN_EVENT_256H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
     "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_2C21DCFB27",
     "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_3C0074BE0B"
   FROM "MAIN"."USERS" AS "P"

@@ -1,4 +1,7 @@
--- segment active_users (segments/engagement/active_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment active_users
+-- defined in segments/engagement/active_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_ACTIVITY_1024H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -21,7 +24,10 @@ WITH "_SW_SCAN_ACTIVITY_1024H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."PLAN",
     "_SW_SCAN_ACTIVITY_1024H"."_SW_ACTIVITY_COUNT_3FBDC28975",
     "_SW_SCAN_ACTIVITY_1024H"."_SW_ACTIVITY_COUNT_447F824B55"
   FROM "MAIN"."USERS" AS "P"

@@ -1,4 +1,7 @@
--- segment b2b_buyers (segments/commerce/b2b_buyers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment b2b_buyers
+-- defined in segments/commerce/b2b_buyers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_16384H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -12,7 +15,11 @@ WITH "_SW_SCAN_EVENT_16384H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."PLAN",
+    "P"."COUNTRY",
     "_SW_SCAN_EVENT_16384H"."_SW_EVENT_COUNT_6A75FC6C7D"
   FROM "MAIN"."USERS" AS "P"
   LEFT JOIN "_SW_SCAN_EVENT_16384H" AS "_SW_SCAN_EVENT_16384H"

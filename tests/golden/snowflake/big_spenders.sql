@@ -1,4 +1,7 @@
--- segment big_spenders (segments/commerce/big_spenders.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment big_spenders
+-- defined in segments/commerce/big_spenders.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_4096H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -13,7 +16,11 @@ WITH "_SW_SCAN_EVENT_4096H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."PLAN",
+    "P"."COUNTRY",
     "_SW_SCAN_EVENT_4096H"."_SW_EVENT_SUM_6FAD8A870D",
     "_SW_SCAN_EVENT_4096H"."_SW_EVENT_AVG_4DA96560F9"
   FROM "MAIN"."USERS" AS "P"

@@ -1,4 +1,7 @@
--- segment cart_recovery_experiment (segments/commerce/cart_recovery_experiment.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment cart_recovery_experiment
+-- defined in segments/commerce/cart_recovery_experiment.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_256H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -21,7 +24,10 @@ WITH "_SW_SCAN_EVENT_256H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."MARKETING_OPT_IN",
     "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_2C21DCFB27",
     "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_3C0074BE0B"
   FROM "MAIN"."USERS" AS "P"
@@ -125,18 +131,14 @@ FROM "_SW_PEOPLE"
 WHERE
   (
     (
-      (
-        (
-          COALESCE((
-            COALESCE("_SW_EVENT_COUNT_2C21DCFB27", 0) >= 1
-          ), FALSE)
-        )
-        AND (
-          COALESCE((
-            COALESCE("_SW_EVENT_COUNT_3C0074BE0B", 0) = 0
-          ), FALSE)
-        )
-      )
+      COALESCE((
+        COALESCE("_SW_EVENT_COUNT_2C21DCFB27", 0) >= 1
+      ), FALSE)
+    )
+    AND (
+      COALESCE((
+        COALESCE("_SW_EVENT_COUNT_3C0074BE0B", 0) = 0
+      ), FALSE)
     )
     AND COALESCE((
       "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL

@@ -1,4 +1,7 @@
--- segment course_graduates_london_berlin (segments/courses/course_graduates_london_berlin.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment course_graduates_london_berlin
+-- defined in segments/courses/course_graduates_london_berlin.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_ALL" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -17,7 +20,10 @@ WITH "_SW_SCAN_EVENT_ALL" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."CITY",
     "_SW_SCAN_EVENT_ALL"."_SW_EVENT_COUNT_117DA6512E"
   FROM "MAIN"."USERS" AS "P"
   LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"

@@ -1,7 +1,11 @@
--- segment freemail_users (segments/engagement/freemail_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment freemail_users
+-- defined in segments/engagement/freemail_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_PEOPLE" AS (
   SELECT
-    "P".*
+    "P"."USER_ID",
+    "P"."EMAIL"
   FROM "MAIN"."USERS" AS "P"
 )
 SELECT

@@ -1,4 +1,7 @@
--- segment lapsed_customers (segments/lifecycle/lapsed_customers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment lapsed_customers
+-- defined in segments/lifecycle/lapsed_customers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_ALL" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -11,7 +14,10 @@ WITH "_SW_SCAN_EVENT_ALL" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."LIFETIME_VALUE",
     "_SW_SCAN_EVENT_ALL"."_SW_EVENT_LAST_9E3D2FC294"
   FROM "MAIN"."USERS" AS "P"
   LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"

@@ -1,4 +1,7 @@
--- segment marketable_contacts (segments/marketing/marketable_contacts.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment marketable_contacts
+-- defined in segments/marketing/marketable_contacts.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_ACTIVITY_ALL" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -11,7 +14,9 @@ WITH "_SW_SCAN_ACTIVITY_ALL" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."MARKETING_OPT_IN",
+    "P"."EMAIL",
     "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03"
   FROM "MAIN"."USERS" AS "P"
   LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"

@@ -1,4 +1,7 @@
--- segment mobile_app_users (segments/engagement/mobile_app_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment mobile_app_users
+-- defined in segments/engagement/mobile_app_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_DEVICE_1024H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -12,7 +15,7 @@ WITH "_SW_SCAN_DEVICE_1024H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
     "_SW_SCAN_DEVICE_1024H"."_SW_DEVICE_COUNT_650D4C4EEB"
   FROM "MAIN"."USERS" AS "P"
   LEFT JOIN "_SW_SCAN_DEVICE_1024H" AS "_SW_SCAN_DEVICE_1024H"

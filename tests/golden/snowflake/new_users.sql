@@ -1,7 +1,15 @@
--- segment new_users (segments/lifecycle/new_users.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment new_users
+-- defined in segments/lifecycle/new_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_PEOPLE" AS (
   SELECT
-    "P".*
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."PLAN",
+    "P"."LANGUAGE",
+    "P"."SIGNUP_AT"
   FROM "MAIN"."USERS" AS "P"
 )
 SELECT

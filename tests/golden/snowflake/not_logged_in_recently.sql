@@ -1,7 +1,13 @@
--- segment not_logged_in_recently (segments/engagement/not_logged_in_recently.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment not_logged_in_recently
+-- defined in segments/engagement/not_logged_in_recently.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_PEOPLE" AS (
   SELECT
-    "P".*
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."LAST_LOGIN_AT"
   FROM "MAIN"."USERS" AS "P"
 )
 SELECT

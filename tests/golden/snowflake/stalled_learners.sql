@@ -1,5 +1,18 @@
--- segment stalled_learners (segments/courses/stalled_learners.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_SW_SCAN_EVENT_1024H" AS (
+-- segment stalled_learners
+-- defined in segments/courses/stalled_learners.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
+WITH "_SW_SCAN_ACTIVITY_ALL" AS (
+  SELECT
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
+  WHERE
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'unsubscribed'
+  GROUP BY
+    "S"."USER_ID"
+), "_SW_SCAN_EVENT_1024H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
     COUNT_IF(
@@ -19,27 +32,21 @@ WITH "_SW_SCAN_EVENT_1024H" AS (
     AND "S"."EVENT_NAME" IN ('course_completed', 'course_started')
   GROUP BY
     "S"."USER_ID"
-), "_SW_SCAN_ACTIVITY_ALL" AS (
-  SELECT
-    "S"."USER_ID" AS "_SW_KEY",
-    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
-  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
-  WHERE
-    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "S"."ACTIVITY" = 'unsubscribed'
-  GROUP BY
-    "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."MARKETING_OPT_IN",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."LANGUAGE",
+    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03",
     "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_3F8D158FED",
-    "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_EA4143213D",
-    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03"
+    "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_EA4143213D"
   FROM "MAIN"."USERS" AS "P"
-  LEFT JOIN "_SW_SCAN_EVENT_1024H" AS "_SW_SCAN_EVENT_1024H"
-    ON "P"."USER_ID" = "_SW_SCAN_EVENT_1024H"."_SW_KEY"
   LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
     ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
+  LEFT JOIN "_SW_SCAN_EVENT_1024H" AS "_SW_SCAN_EVENT_1024H"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_1024H"."_SW_KEY"
 )
 SELECT
   "USER_ID" AS "PERSON_ID",
@@ -60,18 +67,14 @@ WHERE
         ), FALSE)
       )
     )
-    AND (
+    AND COALESCE((
+      "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
+    ), FALSE)
+    AND NOT (
       (
         COALESCE((
-          "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
+          COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
         ), FALSE)
-        AND NOT (
-          (
-            COALESCE((
-              COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
-            ), FALSE)
-          )
-        )
       )
     )
   );

@@ -1,7 +1,14 @@
--- segment trial_ending (segments/lifecycle/trial_ending.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment trial_ending
+-- defined in segments/lifecycle/trial_ending.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_PEOPLE" AS (
   SELECT
-    "P".*
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."TRIAL_ENDS_AT",
+    "P"."PLAN"
   FROM "MAIN"."USERS" AS "P"
 )
 SELECT

@@ -1,8 +1,15 @@
--- segment vip_customers (segments/commerce/vip_customers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
--- static segments read temporary tables _sw_static_<segment> loaded from their CSV
+-- segment vip_customers
+-- defined in segments/commerce/vip_customers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
+-- expects temporary table "_SW_STATIC_VIP_CUSTOMERS": the values of column email of data/vip_import.csv (static segment vip_customers)
 WITH "_SW_PEOPLE" AS (
   SELECT
-    "P".*
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."PLAN",
+    "P"."COUNTRY"
   FROM "MAIN"."USERS" AS "P"
 )
 SELECT

@@ -1,25 +1,8 @@
--- segment winback_targets (segments/lifecycle/winback_targets.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
-WITH "_SW_SCAN_EVENT_ALL" AS (
-  SELECT
-    "S"."USER_ID" AS "_SW_KEY",
-    MAX("S"."OCCURRED_AT") AS "_SW_EVENT_LAST_9E3D2FC294"
-  FROM "MAIN"."EVENTS" AS "S"
-  WHERE
-    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "S"."EVENT_NAME" = 'purchase'
-  GROUP BY
-    "S"."USER_ID"
-), "_SW_SCAN_ACTIVITY_ALL" AS (
-  SELECT
-    "S"."USER_ID" AS "_SW_KEY",
-    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
-  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
-  WHERE
-    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND "S"."ACTIVITY" = 'unsubscribed'
-  GROUP BY
-    "S"."USER_ID"
-), "_SW_SCAN_EVENT_256H" AS (
+-- segment winback_targets
+-- defined in segments/lifecycle/winback_targets.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
+WITH "_SW_SCAN_EVENT_256H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
     COUNT_IF(
@@ -39,20 +22,44 @@ WITH "_SW_SCAN_EVENT_ALL" AS (
     AND "S"."EVENT_NAME" IN ('add_to_cart', 'checkout_started', 'purchase')
   GROUP BY
     "S"."USER_ID"
+), "_SW_SCAN_ACTIVITY_ALL" AS (
+  SELECT
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_ACTIVITY_COUNT_2320AE9E03"
+  FROM "MAIN"."MESSAGE_ACTIVITY" AS "S"
+  WHERE
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."ACTIVITY" = 'unsubscribed'
+  GROUP BY
+    "S"."USER_ID"
+), "_SW_SCAN_EVENT_ALL" AS (
+  SELECT
+    "S"."USER_ID" AS "_SW_KEY",
+    MAX("S"."OCCURRED_AT") AS "_SW_EVENT_LAST_9E3D2FC294"
+  FROM "MAIN"."EVENTS" AS "S"
+  WHERE
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" = 'purchase'
+  GROUP BY
+    "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
-    "_SW_SCAN_EVENT_ALL"."_SW_EVENT_LAST_9E3D2FC294",
-    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03",
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."LIFETIME_VALUE",
+    "P"."MARKETING_OPT_IN",
     "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_2C21DCFB27",
-    "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_3C0074BE0B"
+    "_SW_SCAN_EVENT_256H"."_SW_EVENT_COUNT_3C0074BE0B",
+    "_SW_SCAN_ACTIVITY_ALL"."_SW_ACTIVITY_COUNT_2320AE9E03",
+    "_SW_SCAN_EVENT_ALL"."_SW_EVENT_LAST_9E3D2FC294"
   FROM "MAIN"."USERS" AS "P"
-  LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"
-    ON "P"."USER_ID" = "_SW_SCAN_EVENT_ALL"."_SW_KEY"
-  LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
-    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
   LEFT JOIN "_SW_SCAN_EVENT_256H" AS "_SW_SCAN_EVENT_256H"
     ON "P"."USER_ID" = "_SW_SCAN_EVENT_256H"."_SW_KEY"
+  LEFT JOIN "_SW_SCAN_ACTIVITY_ALL" AS "_SW_SCAN_ACTIVITY_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_ACTIVITY_ALL"."_SW_KEY"
+  LEFT JOIN "_SW_SCAN_EVENT_ALL" AS "_SW_SCAN_EVENT_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_ALL"."_SW_KEY"
 )
 SELECT
   "USER_ID" AS "PERSON_ID",
@@ -62,27 +69,21 @@ FROM "_SW_PEOPLE"
 WHERE
   (
     (
-      (
-        COALESCE(
-          (
-            "_SW_EVENT_LAST_9E3D2FC294" <= CAST('2026-08-03 00:00:00' AS TIMESTAMP)
-          ),
-          FALSE
-        )
+      COALESCE(
+        (
+          "_SW_EVENT_LAST_9E3D2FC294" <= CAST('2026-08-03 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
       )
     )
-    AND (
+    AND COALESCE((
+      "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
+    ), FALSE)
+    AND NOT (
       (
         COALESCE((
-          "MARKETING_OPT_IN" AND NOT "EMAIL" IS NULL
+          COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
         ), FALSE)
-        AND NOT (
-          (
-            COALESCE((
-              COALESCE("_SW_ACTIVITY_COUNT_2320AE9E03", 0) >= 1
-            ), FALSE)
-          )
-        )
       )
     )
     AND NOT (

@@ -1,4 +1,7 @@
--- segment winter_browsers (segments/commerce/winter_browsers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for snowflake
+-- segment winter_browsers
+-- defined in segments/commerce/winter_browsers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_PAGE_VIEW_1024H" AS (
   SELECT
     "S"."USER_ID" AS "_SW_KEY",
@@ -29,7 +32,10 @@ WITH "_SW_SCAN_PAGE_VIEW_1024H" AS (
     "S"."USER_ID"
 ), "_SW_PEOPLE" AS (
   SELECT
-    "P".*,
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."COUNTRY",
     "_SW_SCAN_PAGE_VIEW_1024H"."_SW_PAGE_VIEW_COUNT_DBE8E8A159",
     "_SW_SCAN_EVENT_1024H"."_SW_EVENT_COUNT_D8F44E6598"
   FROM "MAIN"."USERS" AS "P"

@@ -1,25 +1,8 @@
--- segment winback_targets (segments/lifecycle/winback_targets.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for spark
-WITH `_sw_scan_event_all` AS (
-  SELECT
-    `s`.`user_id` AS `_sw_key`,
-    MAX(`s`.`occurred_at`) AS `_sw_event_last_9e3d2fc294`
-  FROM `main`.`events` AS `s`
-  WHERE
-    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND `s`.`event_name` = 'purchase'
-  GROUP BY
-    `s`.`user_id`
-), `_sw_scan_activity_all` AS (
-  SELECT
-    `s`.`user_id` AS `_sw_key`,
-    COUNT(*) AS `_sw_activity_count_2320ae9e03`
-  FROM `main`.`message_activity` AS `s`
-  WHERE
-    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
-    AND `s`.`activity` = 'unsubscribed'
-  GROUP BY
-    `s`.`user_id`
-), `_sw_scan_event_256h` AS (
+-- segment winback_targets
+-- defined in segments/lifecycle/winback_targets.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for spark offline (no target catalog)
+WITH `_sw_scan_event_256h` AS (
   SELECT
     `s`.`user_id` AS `_sw_key`,
     COUNT(*) FILTER(WHERE
@@ -37,20 +20,44 @@ WITH `_sw_scan_event_all` AS (
     AND `s`.`event_name` IN ('add_to_cart', 'checkout_started', 'purchase')
   GROUP BY
     `s`.`user_id`
+), `_sw_scan_activity_all` AS (
+  SELECT
+    `s`.`user_id` AS `_sw_key`,
+    COUNT(*) AS `_sw_activity_count_2320ae9e03`
+  FROM `main`.`message_activity` AS `s`
+  WHERE
+    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND `s`.`activity` = 'unsubscribed'
+  GROUP BY
+    `s`.`user_id`
+), `_sw_scan_event_all` AS (
+  SELECT
+    `s`.`user_id` AS `_sw_key`,
+    MAX(`s`.`occurred_at`) AS `_sw_event_last_9e3d2fc294`
+  FROM `main`.`events` AS `s`
+  WHERE
+    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND `s`.`event_name` = 'purchase'
+  GROUP BY
+    `s`.`user_id`
 ), `_sw_people` AS (
   SELECT
-    `p`.*,
-    `_sw_scan_event_all`.`_sw_event_last_9e3d2fc294`,
-    `_sw_scan_activity_all`.`_sw_activity_count_2320ae9e03`,
+    `p`.`user_id`,
+    `p`.`email`,
+    `p`.`first_name`,
+    `p`.`lifetime_value`,
+    `p`.`marketing_opt_in`,
     `_sw_scan_event_256h`.`_sw_event_count_2c21dcfb27`,
-    `_sw_scan_event_256h`.`_sw_event_count_3c0074be0b`
+    `_sw_scan_event_256h`.`_sw_event_count_3c0074be0b`,
+    `_sw_scan_activity_all`.`_sw_activity_count_2320ae9e03`,
+    `_sw_scan_event_all`.`_sw_event_last_9e3d2fc294`
   FROM `main`.`users` AS `p`
-  LEFT JOIN `_sw_scan_event_all` AS `_sw_scan_event_all`
-    ON `p`.`user_id` = `_sw_scan_event_all`.`_sw_key`
-  LEFT JOIN `_sw_scan_activity_all` AS `_sw_scan_activity_all`
-    ON `p`.`user_id` = `_sw_scan_activity_all`.`_sw_key`
   LEFT JOIN `_sw_scan_event_256h` AS `_sw_scan_event_256h`
     ON `p`.`user_id` = `_sw_scan_event_256h`.`_sw_key`
+  LEFT JOIN `_sw_scan_activity_all` AS `_sw_scan_activity_all`
+    ON `p`.`user_id` = `_sw_scan_activity_all`.`_sw_key`
+  LEFT JOIN `_sw_scan_event_all` AS `_sw_scan_event_all`
+    ON `p`.`user_id` = `_sw_scan_event_all`.`_sw_key`
 )
 SELECT
   `user_id` AS `person_id`,
@@ -63,27 +70,21 @@ FROM `_sw_people`
 WHERE
   (
     (
-      (
-        COALESCE(
-          (
-            `_sw_event_last_9e3d2fc294` <= CAST('2026-08-03 00:00:00' AS TIMESTAMP)
-          ),
-          FALSE
-        )
+      COALESCE(
+        (
+          `_sw_event_last_9e3d2fc294` <= CAST('2026-08-03 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
       )
     )
-    AND (
+    AND COALESCE((
+      `marketing_opt_in` AND NOT `email` IS NULL
+    ), FALSE)
+    AND NOT (
       (
         COALESCE((
-          `marketing_opt_in` AND NOT `email` IS NULL
+          COALESCE(`_sw_activity_count_2320ae9e03`, 0) >= 1
         ), FALSE)
-        AND NOT (
-          (
-            COALESCE((
-              COALESCE(`_sw_activity_count_2320ae9e03`, 0) >= 1
-            ), FALSE)
-          )
-        )
       )
     )
     AND NOT (

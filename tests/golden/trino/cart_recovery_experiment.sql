@@ -1,4 +1,7 @@
--- segment cart_recovery_experiment (segments/commerce/cart_recovery_experiment.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for trino
+-- segment cart_recovery_experiment
+-- defined in segments/commerce/cart_recovery_experiment.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for trino offline (no target catalog)
 WITH "_sw_scan_event_256h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -19,7 +22,10 @@ WITH "_sw_scan_event_256h" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."marketing_opt_in",
     "_sw_scan_event_256h"."_sw_event_count_2c21dcfb27",
     "_sw_scan_event_256h"."_sw_event_count_3c0074be0b"
   FROM "main"."users" AS "p"
@@ -363,18 +369,14 @@ FROM "_sw_people"
 WHERE
   (
     (
-      (
-        (
-          COALESCE((
-            COALESCE("_sw_event_count_2c21dcfb27", 0) >= 1
-          ), FALSE)
-        )
-        AND (
-          COALESCE((
-            COALESCE("_sw_event_count_3c0074be0b", 0) = 0
-          ), FALSE)
-        )
-      )
+      COALESCE((
+        COALESCE("_sw_event_count_2c21dcfb27", 0) >= 1
+      ), FALSE)
+    )
+    AND (
+      COALESCE((
+        COALESCE("_sw_event_count_3c0074be0b", 0) = 0
+      ), FALSE)
     )
     AND COALESCE((
       "marketing_opt_in" AND NOT "email" IS NULL

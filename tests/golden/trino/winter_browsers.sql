@@ -1,4 +1,7 @@
--- segment winter_browsers (segments/commerce/winter_browsers.yml:1), as_of 2026-11-01T00:00:00, compiled by segwarehouse for trino
+-- segment winter_browsers
+-- defined in segments/commerce/winter_browsers.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for trino offline (no target catalog)
 WITH "_sw_scan_page_view_1024h" AS (
   SELECT
     "s"."user_id" AS "_sw_key",
@@ -29,7 +32,10 @@ WITH "_sw_scan_page_view_1024h" AS (
     "s"."user_id"
 ), "_sw_people" AS (
   SELECT
-    "p".*,
+    "p"."user_id",
+    "p"."email",
+    "p"."first_name",
+    "p"."country",
     "_sw_scan_page_view_1024h"."_sw_page_view_count_dbe8e8a159",
     "_sw_scan_event_1024h"."_sw_event_count_d8f44e6598"
   FROM "main"."users" AS "p"
