@@ -196,21 +196,12 @@ def _catalog(root: Path) -> Catalog:
         return read_catalog(adapter, project.loaded.config)
 
 
-def test_column_names_fold_where_the_engine_folds_them():
-    catalog = Catalog({"s.users": {"plan": "VARCHAR", "Country": "VARCHAR"}}, folds=True)
-    assert catalog.resolve("s.users", "PLAN") == "plan" and catalog.resolve("s.users", "country") == "Country"
-    exact = Catalog({"s.users": {"plan": "VARCHAR"}}, folds=False)
-    assert exact.resolve("s.users", "PLAN") is None and exact.resolve("s.users", "plan") == "plan"
-    from segwarehouse.adapters.postgres import PostgresAdapter
-    from segwarehouse.adapters.snowflake import SnowflakeAdapter
-
-    class Config:  # only the table names matter here
-        people = type("People", (), {"table": "s.users"})()
-        streams: dict = {}
-
-    for adapter, folds in ((SnowflakeAdapter({}), True), (PostgresAdapter({}), False)):
-        adapter.column_types = lambda table: {"plan": "VARCHAR"}
-        assert read_catalog(adapter, Config()).folds is folds
+def test_column_names_match_as_every_engine_folds_them():
+    """Rendering folds each name as its engine folds unquoted names (lower on DuckDB and
+    PostgreSQL, upper on Snowflake), so the catalog matches names case-insensitively."""
+    catalog = Catalog({"s.users": {"plan": "VARCHAR", "COUNTRY": "VARCHAR"}})
+    assert catalog.resolve("s.users", "PLAN") == "plan" and catalog.resolve("s.users", "country") == "COUNTRY"
+    assert catalog.resolve("s.users", "pln") is None
 
 
 # --- 3. failures stay with their segments ------------------------------------------------------------

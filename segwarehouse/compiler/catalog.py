@@ -11,23 +11,23 @@ from sqlglot import exp
 from ..errors import Problem, did_you_mean
 from ..spec import model as m
 from ..spec.conditions import walk
+from .names import table_of
 
 
 @dataclass(frozen=True)
 class Catalog:
     """{table as the project names it: {column: type}}; a table the target lacks maps to None.
-    `folds`: the engine matches column names case-insensitively (DuckDB; Snowflake folds unquoted
-    names to upper case and the project writes them lower case)."""
+    Column names match case-insensitively: rendering folds every name as its engine folds
+    unquoted names (compiler/dialects.normalize), so `plan`, `Plan` and `PLAN` read one column."""
 
     tables: dict[str, Optional[dict[str, str]]]
-    folds: bool = True
     description: str = ""
 
     @classmethod
     def read(cls, config: m.ProjectConfig, column_types: Callable[[str], Optional[dict[str, str]]],
-             folds: bool, description: str = "") -> "Catalog":
+             description: str = "") -> "Catalog":
         names = [config.people.table, *(s.table for s in config.streams.values())]
-        return cls({t: column_types(t) for t in dict.fromkeys(names)}, folds, description)
+        return cls({t: column_types(table_of(t)) for t in dict.fromkeys(names)}, description)
 
     def columns(self, table: str) -> Optional[dict[str, str]]:
         return self.tables.get(table)
@@ -37,9 +37,7 @@ class Catalog:
         columns = self.columns(table) or {}
         if column in columns:
             return column
-        if self.folds:
-            return next((c for c in columns if c.lower() == column.lower()), None)
-        return None
+        return next((c for c in columns if c.lower() == column.lower()), None)
 
     def people_types(self, config: m.ProjectConfig) -> dict[str, str]:
         return dict(self.columns(config.people.table) or {})

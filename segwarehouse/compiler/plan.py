@@ -19,6 +19,7 @@ from ..spec import model as m
 from . import patterns
 from .catalog import Catalog, check, people_reads
 from .conditions import ConditionCompiler, Feature, compare, read_path
+from .names import table_of as table
 from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
 
@@ -26,13 +27,6 @@ KEY = "_sw_key"
 EVALUATION = "_sw_people"  # one row per person: people columns and features
 ROW = "s"
 PEOPLE = "p"
-
-
-def table(name: str) -> exp.Table:
-    """`[db.]schema.table` as a table expression with quoted parts."""
-    parts = name.split(".")
-    return exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
-                      catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
 
 
 def lower_bound(window: m.Window, as_of: dt.datetime) -> Optional[dt.datetime]:

@@ -301,9 +301,8 @@ class Runner:
 
 def read_catalog(adapter: Adapter, config: m.ProjectConfig) -> Catalog:
     """Column types of the people and stream tables in the target. Column names match
-    case-insensitively except where quoted names keep their case (PostgreSQL)."""
-    return Catalog.read(config, adapter.column_types, folds=adapter.IDENTIFIER_CASE != "lower",
-                        description=f"({adapter.description})")
+    case-insensitively: rendering folds every name the way its engine folds unquoted names."""
+    return Catalog.read(config, adapter.column_types, description=f"({adapter.description})")
 
 
 def too_long(name: str, limit: int | None) -> bool:
