@@ -22,6 +22,7 @@ from . import selectors
 from .adapters import adapter_for
 from .adapters.base import Adapter
 from .compiler.dialects import Unportable, render_checked
+from .compiler.literals import sql_comment
 from .compiler.plan import standalone_query
 from .docs import render_catalogue, write_catalogue
 from .errors import Problem, RunError, ValidationError, did_you_mean
@@ -130,8 +131,8 @@ class Project:
             out[d] = {}
             for name in names:
                 query = standalone_query(config, segments, name, as_of)
-                header = (f"-- segment {name} ({segments[name].location}), as_of {as_of.isoformat()}, "
-                          f"compiled by segwarehouse for {d}\n")
+                header = sql_comment(f"segment {name} ({segments[name].location}), as_of {as_of.isoformat()}, "
+                                     f"compiled by segwarehouse for {d}")
                 if segments[name].static or any(segments[r].static for r in segments[name].depends_on):
                     header += "-- static segments read temporary tables _sw_static_<segment> loaded from their CSV\n"
                 try:
