@@ -30,9 +30,10 @@ AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last")
 WINDOW_KEYS = ("within", "older_than", "since", "until")
 STREAM_KEYS = ("where", *WINDOW_KEYS, *AGGREGATES, "performed")
 
-# Groups nest to at most this depth: deeper trees are generated, not written, and each level costs
-# several frames of recursion when the SQL is built and printed.
-MAX_DEPTH = 64
+# Groups nest to at most this depth (a condition inside counts one level): deeper trees are generated,
+# not written, and each level adds parentheses to the compiled SQL, which sqlglot (ours, and any
+# tool reading target/compiled) parses recursively; with `sql:` at its limit too, it still parses.
+MAX_DEPTH = 20
 # RE2 (DuckDB's regex engine) refuses a repetition count above 1000.
 MAX_REPEAT = 1000
 _REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
@@ -271,9 +272,9 @@ _NOT_IN_SQL = {exp.Query: "a subquery", exp.Subquery: "a subquery", exp.Table: "
 # Values that are certainly not booleans: `sql: "age + 1"` would fail on the engine, not here.
 _NOT_BOOLEAN = (exp.Literal, exp.Null, exp.Array, exp.Struct, exp.Interval, exp.Add, exp.Sub, exp.Mul, exp.Div,
                 exp.IntDiv, exp.Mod, exp.DPipe, exp.Neg, exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor)
-# Nesting of the expression (parentheses, NOT, function calls): building and printing SQL recurses
-# several frames per level. A chain of one operator (a OR b OR c ...) counts once.
-MAX_SQL_DEPTH = 32
+# Nesting of the expression tree (parentheses, NOT, function calls, the column itself): it shares
+# the parsing budget of MAX_DEPTH. A chain of one operator (a OR b OR c ...) counts once.
+MAX_SQL_DEPTH = 10
 
 
 def _sql(raw: dict, ctx: Context) -> Optional[m.Condition]:
