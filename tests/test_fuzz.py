@@ -200,6 +200,6 @@ def test_oracle_catches_a_number_printed_as_an_identifier():
 
 def test_oracle_catches_sql_that_does_not_run(arena, monkeypatch):
     monkeypatch.setattr(Project, "compile", lambda self, select=None, dialect=None, **k:
-                        {dialect: {n: "SELECT * FROM main.users WHERE CAST('x' AS INTEGER) = 1" for n in select}})
+                        {dialect: {n: "SELECT * FROM main.users WHERE no_such_function(plan)" for n in select}})
     case = fuzzing.Case("sql", "tree", "name: t\nwhere: {attribute: plan, equals: pro}\n")
     assert fuzzing.check_case(arena, case, budget=10).label == "bad_sql"
