@@ -264,13 +264,16 @@ def _segment_ref(raw: dict, ctx: Context) -> Optional[m.Condition]:
 
 # What `sql:` may not contain: it is one boolean expression over the people row (SPEC section 4), so
 # nothing that reads tables, aggregates rows, binds parameters or names its result.
-_NOT_IN_SQL = {exp.Query: "a subquery", exp.Subquery: "a subquery", exp.Table: "a table",
+# A subquery over literal values (EXISTS (SELECT 1 FROM UNNEST([...]) ...)) is an expression of the row
+# and stays allowed, aggregates and aliases inside it included; one that reads a table is not.
+_NOT_IN_SQL = {exp.Table: "a table (a subquery reading a table)",
                exp.AggFunc: "an aggregate function", exp.Window: "a window function", exp.Star: "*",
                exp.Placeholder: "a parameter placeholder", exp.Parameter: "a parameter",
                exp.PositionalColumn: "a positional column", exp.Alias: "an alias (AS)",
                exp.PropertyEQ: "an assignment (:=)"}
+_ANYWHERE = (exp.Table, exp.Placeholder, exp.Parameter)
 # Values that are certainly not booleans: `sql: "age + 1"` would fail on the engine, not here.
-_NOT_BOOLEAN = (exp.Literal, exp.Null, exp.Array, exp.Struct, exp.Interval, exp.Add, exp.Sub, exp.Mul, exp.Div,
+_NOT_BOOLEAN = (exp.Subquery, exp.Literal, exp.Null, exp.Array, exp.Struct, exp.Interval, exp.Add, exp.Sub, exp.Mul, exp.Div,
                 exp.IntDiv, exp.Mod, exp.DPipe, exp.Neg, exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor)
 # Nesting of the expression tree (parentheses, NOT, function calls, the column itself): it shares
 # the parsing budget of MAX_DEPTH. A chain of one operator (a OR b OR c ...) counts once.
@@ -304,14 +307,16 @@ def _sql_problem(statements: Optional[list]) -> Optional[str]:
     if len(statements) != 1 or statements[0] is None:
         return "found several statements or an empty one (a `;`)"
     parsed = statements[0]
+    if not isinstance(parsed, (exp.Condition, exp.Alias, exp.Star, exp.Subquery)):
+        return f"found a statement ({type(parsed).__name__.upper()}), not an expression"
+    outside_subqueries = set(map(id, parsed.walk(prune=lambda n: isinstance(n, exp.Query))))
     for node in parsed.walk():
         for kind, what in _NOT_IN_SQL.items():
-            if isinstance(node, kind):
+            if isinstance(node, kind) and (id(node) in outside_subqueries or kind in _ANYWHERE):
                 return f"found {what}, which it can't hold (reference another segment, or use a stream condition)"
-    if not isinstance(parsed, exp.Condition):
-        return f"found a statement ({type(parsed).__name__.upper()}), not an expression"
     if isinstance(parsed.unnest(), _NOT_BOOLEAN):
-        return "this one is a value (a number, text or arithmetic), not a condition: compare it, e.g. age + 1 > 3"
+        return "this one is a value (a number, text, arithmetic or a scalar subquery), not a condition: compare " \
+               "it, e.g. age + 1 > 3, or use EXISTS (...)"
     if _depth(parsed) > MAX_SQL_DEPTH:
         return f"this one nests more than {MAX_SQL_DEPTH} levels deep"
     return None
