@@ -161,3 +161,13 @@ def test_cli_exits_2_with_file_and_line_on_a_control_character(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 2 and "Traceback" not in output and "internal error" not in output, output
     assert f"{F}:3:" in output.replace("\n", ""), output
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("name: s\nwhere: {attribute: age, in: [" + ", ".join(map(str, range(10_001))) + "]}\n", "at most 10,000"),
+    ("name: s\nwhere: {attribute: age, gt: 1}\nfields: [" + ", ".join(f"c{i}" for i in range(1001)) + "]\n",
+     "at most 1,000"),
+], ids=["in_list_of_10001", "fields_1001"])
+def test_long_lists_are_refused_before_compiling_them_takes_minutes(tmp_path, text, fragment):
+    problems = problems_of(tmp_path, text)
+    assert any(p.file == F and p.line in (2, 3) and fragment in p.message for p in problems), show(problems)

@@ -34,6 +34,7 @@ STREAM_KEYS = ("where", *WINDOW_KEYS, *AGGREGATES, "performed")
 # not written, and each level adds parentheses to the compiled SQL, which sqlglot (ours, and any
 # tool reading target/compiled) parses recursively; with `sql:` at its limit too, it still parses.
 MAX_DEPTH = 20
+MAX_IN_VALUES = 10_000
 # RE2 (DuckDB's regex engine) refuses a repetition count above 1000.
 MAX_REPEAT = 1000
 _REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
@@ -204,6 +205,10 @@ def _op(name: str, value: Any, ctx: Context, line: Optional[int]) -> Optional[m.
     if name in ("in", "not_in"):
         if not isinstance(value, list) or not value or not all(is_scalar(v) for v in value):
             return bad("a non-empty list of strings, numbers, booleans or dates")
+        if len(value) > MAX_IN_VALUES:
+            ctx.error(line, f"`{name}` lists {len(value):,} values; at most {MAX_IN_VALUES:,} (compiling a longer "
+                            "list takes seconds per segment): use a static segment's CSV for long lists")
+            return None
         return m.Op(name, tuple(_comparable(v) for v in value))
     if name in ("gt", "gte", "lt", "lte"):
         ordered = _ordered(value)

@@ -16,6 +16,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # A name becomes part of identifiers: _sw_static_<name> fits PostgreSQL's 63-byte limit, and
 # target/compiled/<dialect>/<name>.sql every file system's.
 MAX_NAME = 52
+MAX_NAMES = 1_000  # fields (people columns carried along) and tags: each field is a column of the SQL
 SEGMENT_KEYS = ("name", "description", "tags", "owner", "enabled", "where", "static", "fields",
                 "splits", "sync", "tests")
 SYNC_KEYS = ("destination", "list", "on_enter", "on_exit")
@@ -108,6 +109,9 @@ def _names(raw: dict, key: str, ctx: Context) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         ctx.error(line_of(raw, key), f"`{key}` is a list of names, e.g. [a, b]")
+        return ()
+    if len(value) > MAX_NAMES:
+        ctx.error(line_of(raw, key), f"`{key}` lists {len(value):,} names; at most {MAX_NAMES:,}")
         return ()
     return tuple(value)
 
