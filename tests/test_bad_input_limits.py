@@ -171,3 +171,13 @@ def test_cli_exits_2_with_file_and_line_on_a_control_character(tmp_path):
 def test_long_lists_are_refused_before_compiling_them_takes_minutes(tmp_path, text, fragment):
     problems = problems_of(tmp_path, text)
     assert any(p.file == F and p.line in (2, 3) and fragment in p.message for p in problems), show(problems)
+
+
+@pytest.mark.parametrize("item", ['"]"', "'a]'", '"a\\"]"', "# ]\n"], ids=["double", "single", "escape", "comment"])
+def test_brackets_hidden_in_strings_or_comments_do_not_hide_deep_nesting(item):
+    """libyaml recurses in C per level (older builds crash the interpreter past ~10,000): the text scan
+    that refuses deep brackets must not be fooled by closing brackets that close nothing."""
+    from segwarehouse.project.yamlfile import YamlSyntaxError, load_yaml
+    with pytest.raises(YamlSyntaxError) as info:
+        load_yaml("a: " + f"[{item}, " * 1500 + "]" * 1500)
+    assert "more than 1000 levels" in info.value.message

@@ -45,13 +45,6 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
                 None, None, f"cannot read {_show(node)} as {_tag(node)}: {e}", node.start_mark) from None
 
 
-class _PureLoader(yaml.SafeLoader):
-    """For text with many brackets: libyaml would recurse in C on deep nesting; this stops at Python's
-    recursion limit. The same constructors as _Loader."""
-
-    construct_object = _Loader.construct_object
-
-
 def _show(node: yaml.Node) -> str:
     value = node.value if isinstance(node, yaml.ScalarNode) else node.id
     text = repr(value)
@@ -97,7 +90,6 @@ def _unsupported(loader: _Loader, node: yaml.Node):
 
 for _tag_name in ("set", "omap", "pairs", "binary"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag_name}", _unsupported)
-_PureLoader.yaml_constructors = _Loader.yaml_constructors
 
 
 class YamlSyntaxError(Exception):
@@ -113,7 +105,8 @@ def load_yaml(text: str) -> Any:
     try:
         limits.check_characters(text)
         limits.check_indentation(text)
-        loader = (_PureLoader if limits.many_brackets(text) else _Loader)(text)
+        limits.check_brackets(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -124,9 +117,8 @@ def load_yaml(text: str) -> Any:
             loader.dispose()
     except limits.YamlLimitError as e:
         raise YamlSyntaxError(e.line, e.message) from None
-    except RecursionError:
-        raise YamlSyntaxError(limits.deepest_bracket_line(text) or 1,
-                              f"YAML nested more than {limits.MAX_DEPTH} levels deep; flatten it") from None
+    except RecursionError:  # constructing what check_node let through; not expected, never a traceback
+        raise YamlSyntaxError(1, f"YAML nested too deeply; flatten it (at most {limits.MAX_DEPTH} levels)") from None
     except yaml.MarkedYAMLError as e:
         # An unclosed bracket or quote is reported where the parser gave up, often lines later; the
         # line to fix is where it was opened (the context mark). Otherwise the problem mark is it.

@@ -16,8 +16,8 @@ MAX_FILE_BYTES = 1_000_000   # a segment file of this size is generated data: us
 MAX_NODES = 100_000          # values in one file once aliases are expanded
 MAX_DEPTH = 200              # nested mappings and lists; conditions have their own, lower limit
 # libyaml composes nodes recursively in C and crashes the interpreter (SIGSEGV) somewhere past 10,000
-# levels, before any node exists to check: deep indentation is refused from the text, and text with
-# many brackets goes to PyYAML's pure-Python parser, which stops at the recursion limit instead.
+# levels with older libyaml builds (newer ones stop at 1,000), before any node exists to check: deep
+# indentation and deep brackets are refused from the text first.
 MAX_TEXT_DEPTH = 1000
 _DEEP_PREFIX = re.compile(r"^[ \t?:-]{%d,}" % MAX_TEXT_DEPTH, re.MULTILINE)
 
@@ -54,20 +54,33 @@ def check_indentation(text: str) -> None:
                              f"YAML indented more than {MAX_TEXT_DEPTH} columns (or as many `- `); flatten it")
 
 
-def many_brackets(text: str) -> bool:
-    """Whether flow brackets could nest past MAX_TEXT_DEPTH. Quotes are not looked at: a bracket in a
-    string only makes the count safer."""
-    return text.count("[") + text.count("{") > MAX_TEXT_DEPTH
-
-
-def deepest_bracket_line(text: str) -> Optional[int]:
-    """The line where brackets first nest past MAX_DEPTH (quotes not looked at), for messages."""
-    depth = 0
-    for found in re.finditer(r"[\[\]{}]", text):
-        depth = depth + 1 if found.group() in "[{" else max(depth - 1, 0)
-        if depth > MAX_DEPTH:
-            return text.count("\n", 0, found.start()) + 1
-    return None
+def check_brackets(text: str) -> None:
+    """Raise YamlLimitError where flow brackets nest past MAX_TEXT_DEPTH. Brackets in quoted strings
+    and comments don't count as closing; anything unsure counts as opening, so the count errs high."""
+    if text.count("[") + text.count("{") <= MAX_TEXT_DEPTH:  # the scan below costs a pass in Python
+        return
+    depth, quote, comment, escaped = 0, "", False, False
+    for i, char in enumerate(text):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_TEXT_DEPTH:
+                raise YamlLimitError(text.count("\n", 0, i) + 1,
+                                     f"YAML brackets nested more than {MAX_TEXT_DEPTH} levels deep; flatten it")
+        elif comment:
+            comment = char != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#":  # a comment, or text: either way its closing brackets may not close
+            comment = True
+        elif char in "]}":
+            depth = max(depth - 1, 0)
 
 
 def check_node(root: yaml.Node) -> None:
