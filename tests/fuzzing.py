@@ -409,7 +409,7 @@ def _judge(arena: Arena, path: Path) -> Outcome:
                 return Outcome("bad_sql", f"{name} does not parse back as {dialect}: {e}"[:400])
             if len([p for p in parsed if p is not None]) != 1:
                 return Outcome("bad_sql", f"{name} compiles to {len(parsed)} statements in {dialect}")
-        problem = literal_problem(segments[name].condition, compiled["duckdb"][name])
+        problem = literal_problem(segments[name].condition, compiled["duckdb"][name], segments[name].fields)
         if problem:
             return Outcome("literal", f"{name}: {problem}")
         try:
@@ -436,15 +436,17 @@ def _rejected(error: ValidationError) -> Outcome:
 NUMBER_LIKE = re.compile(r"^[+-]?(inf|infinity|nan|\d[\d_.]*(e[+-]?\d+)?)$", re.IGNORECASE)
 
 
-def literal_problem(condition: m.Condition, sql: str) -> Optional[str]:
+def literal_problem(condition: m.Condition, sql: str, fields: tuple = ()) -> Optional[str]:
     """Oracle (e): every number a condition compares with is a number literal of the SQL, and no
     identifier of the SQL reads like a number (`inf`, `nan`, `1e3`)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    named = columns_of(condition)  # a column the user named `1e3` is theirs to name
+    named = columns_of(condition) | set(fields)  # a column the user named `1e3` is theirs to name
     for identifier in tree.find_all(exp.Identifier):
         if NUMBER_LIKE.match(identifier.name) and identifier.name not in named:
             return f"identifier {identifier.name!r} where a number was meant"
     literals = {_as_float(lit.this) for lit in tree.find_all(exp.Literal) if lit.is_number}
+    literals |= {-_as_float(neg.this.this) for neg in tree.find_all(exp.Neg)  # -1 is Neg(Literal(1))
+                 if isinstance(neg.this, exp.Literal) and neg.this.is_number}
     for number in numbers_of(condition):
         if _as_float(repr(number)) not in literals and _as_float(str(number)) not in literals:
             return f"the number {number!r} is not a number literal of the SQL"

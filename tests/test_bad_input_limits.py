@@ -181,3 +181,8 @@ def test_brackets_hidden_in_strings_or_comments_do_not_hide_deep_nesting(item):
     with pytest.raises(YamlSyntaxError) as info:
         load_yaml("a: " + f"[{item}, " * 1500 + "]" * 1500)
     assert "more than 1000 levels" in info.value.message
+
+
+def test_deep_brackets_inside_jinja_are_located(tmp_path):
+    text = "name: s\nwhere: {attribute: plan, equals: pro}\nowner: x\ndescription: {{ a" + "[" * 3000 + " }}\n"
+    assert_problem(problems_of(tmp_path, text), F, 4, "nested too deeply")

@@ -203,3 +203,11 @@ def test_oracle_catches_sql_that_does_not_run(arena, monkeypatch):
                         {dialect: {n: "SELECT * FROM main.users WHERE no_such_function(plan)" for n in select}})
     case = fuzzing.Case("sql", "tree", "name: t\nwhere: {attribute: plan, equals: pro}\n")
     assert fuzzing.check_case(arena, case, budget=10).label == "bad_sql"
+
+
+def test_literal_oracle_reads_negative_numbers_and_named_columns():
+    from segwarehouse.spec import model as m
+    condition = m.Attribute("age", (m.Op("gte", -1),))
+    assert fuzzing.literal_problem(condition, "SELECT * FROM t WHERE age >= -1") is None
+    assert fuzzing.literal_problem(m.Attribute("30", (m.Op("gt", 1),)), 'SELECT "30" FROM t WHERE "30" > 1') is None
+    assert fuzzing.literal_problem(condition, 'SELECT "30" FROM t WHERE age >= -1', fields=("30",)) is None

@@ -52,6 +52,22 @@ def _without_internal_names(message: str) -> str:
     return re.sub(r" \([^()]*, line \d+\)$", "", message)
 
 
+def _deepest_line(text: str) -> int:
+    """The line where brackets nest deepest (where to look when Jinja's parser ran out of stack)."""
+    depth = deepest = 0
+    line = best = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest, best = depth, line
+        elif char in ")]}":
+            depth -= 1
+    return best
+
+
 def _lookup(values: Mapping[str, Any], name: str, default: Any, missing: str) -> Any:
     if name in values:
         return values[name]
@@ -109,6 +125,8 @@ class Renderer:
             template = self.env.from_string(text)
         except jinja2.TemplateSyntaxError as e:
             raise TemplateRenderError(e.lineno, f"invalid Jinja: {e.message}") from None
+        except RecursionError:  # Jinja's parser recurses per bracket: [[[[... inside {{ }}
+            raise TemplateRenderError(_deepest_line(text), "invalid Jinja: brackets nested too deeply") from None
         try:
             return template.render()
         except _MissingValue as e:
