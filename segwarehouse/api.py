@@ -25,6 +25,7 @@ from .adapters.base import Adapter
 from .artifacts import compiled_path
 from .compiler.dialects import Unportable, render, render_checked
 from .compiler.catalog import Catalog, check, check_config
+from .compiler.literals import sql_comment
 from .compiler.plan import Plan, build_plan, static_table
 from .docs import render_catalogue, write_catalogue
 from .errors import Outcome, Problem, RunError, SegwarehouseError, ValidationError, did_you_mean
@@ -102,11 +103,6 @@ def _existing_duckdb(path: Optional[str]) -> bool:
     return bool(path) and (path == ":memory:" or Path(path).exists())
 
 
-def _one_line(text: str) -> str:
-    """Text safe inside a one-line SQL comment: control and line-break characters escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
-
-
 def compiled_header(plan: Plan, name: str, dialect: str, with_catalog: bool) -> str:
     """The comment lines atop a compiled file, one per item: what it is, and the temporary tables
     it expects to exist (a static segment's values, loaded from its CSV by run/preview/test)."""
@@ -119,7 +115,7 @@ def compiled_header(plan: Plan, name: str, dialect: str, with_catalog: bool) -> 
         lines.append(f"expects temporary table {table}: the values of column "
                      f"{plan.segments[static].static.column} of {plan.segments[static].static.csv} "
                      f"(static segment {static})")
-    return "".join(f"-- {_one_line(line)}\n" for line in lines)
+    return "".join(sql_comment(line) for line in lines)
 
 
 class Project:

@@ -5,6 +5,8 @@ from typing import Any
 
 import yaml
 
+from . import yamllimits as limits
+
 
 class Node:
     """Mixin: `line` of the value, and `key_lines` for a mapping's keys (1-based)."""
@@ -33,7 +35,24 @@ class YList(list, Node):
 
 # libyaml's parser when PyYAML was built with it (several times faster), the pure one otherwise.
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    pass
+    def construct_object(self, node, deep=False):
+        # A scalar that resolves to a type but can't be built (`2026-02-30`, `!!int ''`, an integer
+        # of 5,000 digits) raises ValueError & co. from the constructor: report it where it is.
+        try:
+            return yaml.constructor.BaseConstructor.construct_object(self, node, deep=deep)
+        except (ValueError, TypeError, IndexError, OverflowError, KeyError, AttributeError) as e:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {_show(node)} as {_tag(node)}: {e}", node.start_mark) from None
+
+
+def _show(node: yaml.Node) -> str:
+    value = node.value if isinstance(node, yaml.ScalarNode) else node.id
+    text = repr(value)
+    return text if len(text) < 40 else text[:37] + "..."
+
+
+def _tag(node: yaml.Node) -> str:
+    return node.tag.replace("tag:yaml.org,2002:", "!!")
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
@@ -64,6 +83,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def _unsupported(loader: _Loader, node: yaml.Node):
+    raise yaml.constructor.ConstructorError(None, None, f"the YAML tag {_tag(node)} has no use in segwarehouse "
+                                                        "files; write a plain list or mapping", node.start_mark)
+
+
+for _tag_name in ("set", "omap", "pairs", "binary"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag_name}", _unsupported)
+
+
 class YamlSyntaxError(Exception):
     def __init__(self, line: int | None, message: str):
         super().__init__(message)
@@ -72,9 +100,25 @@ class YamlSyntaxError(Exception):
 
 
 def load_yaml(text: str) -> Any:
-    """Parse YAML text into YDict/YList/scalars; raises YamlSyntaxError with a 1-based line."""
+    """Parse YAML text into YDict/YList/scalars; raises YamlSyntaxError with a 1-based line (also for
+    the limits of yamllimits: forbidden characters, nesting, alias expansion)."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        limits.check_characters(text)
+        limits.check_indentation(text)
+        limits.check_brackets(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            limits.check_node(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except limits.YamlLimitError as e:
+        raise YamlSyntaxError(e.line, e.message) from None
+    except RecursionError:  # constructing what check_node let through; not expected, never a traceback
+        raise YamlSyntaxError(1, f"YAML nested too deeply; flatten it (at most {limits.MAX_DEPTH} levels)") from None
     except yaml.MarkedYAMLError as e:
         # An unclosed bracket or quote is reported where the parser gave up, often lines later; the
         # line to fix is where it was opened (the context mark). Otherwise the problem mark is it.

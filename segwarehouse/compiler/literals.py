@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from ..spec.values import is_number
+from ..spec.values import is_number, printable
 
 TEXT, NUMBER, TIMESTAMP, BOOLEAN = "TEXT", "DOUBLE", "TIMESTAMP", "BOOLEAN"
 EXACT = "DECIMAL(38, 9)"  # integers a DOUBLE cannot hold exactly (2**53 up to 10**28)
@@ -84,3 +84,9 @@ def conjunction(items: list[exp.Expression]) -> exp.Expression:
 
 def disjunction(items: list[exp.Expression]) -> exp.Expression:
     return exp.or_(*items, copy=False) if items else exp.false()
+
+
+def sql_comment(text: str) -> str:
+    """`-- text` as one line: a line break in text (a file name may hold one) would end the comment
+    and run the rest as SQL."""
+    return f"-- {printable(text)}\n"

@@ -12,7 +12,9 @@ from ..spec.graph import cycles, topological
 from ..spec.segments import parse_segment
 from .config import PROJECT_FILE, parse_project
 from .templating import Renderer, TemplateRenderError
+from ..spec.values import printable
 from ..yamlfile import YamlSyntaxError, line_of, load_yaml
+from ..yamllimits import MAX_FILE_BYTES
 
 
 # A whole-project check run after parsing (sync.config.check is one): it adds its problems to the
@@ -33,6 +35,10 @@ class LoadedProject:
 
 def _read(path: Path, shown: str, renderer: Renderer, problems: Problems) -> Any:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.add(shown, 1, f"file of {path.stat().st_size:,} bytes; segwarehouse reads files of at most "
+                                   f"{MAX_FILE_BYTES:,} (long lists of people belong in a static segment's CSV)")
+            return None
         text = renderer.render(path.read_text(encoding="utf-8"), shown)
         return load_yaml(text)
     except (TemplateRenderError, YamlSyntaxError) as e:
@@ -68,7 +74,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
     segments: dict[str, m.Segment] = {}
     references: dict[str, list] = {}
     for path in sorted((root / "segments").rglob("*.y*ml")):
-        shown = str(path.relative_to(root))
+        shown = printable(str(path.relative_to(root)))  # a file name may hold a line break or non-UTF-8 bytes
         raw = _read(path, shown, renderer, problems)
         if raw is None:
             continue

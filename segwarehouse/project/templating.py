@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,6 +31,41 @@ def _template_line(tb, filename: str) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+_MACRO_HEADER = re.compile(r"\{%-?\s*macro\s+\w+\s*\(([^)]*)\)")
+
+
+def _duplicate_argument_line(source: str) -> int | None:
+    """The line of a `{% macro name(a, a) %}` header: Jinja reports it from generated Python code,
+    whose line numbers are not the template's."""
+    for found in _MACRO_HEADER.finditer(source):
+        names = [arg.split("=")[0].strip() for arg in found.group(1).split(",") if arg.strip()]
+        if len(names) != len(set(names)):
+            return source.count("\n", 0, found.start()) + 1
+    return None
+
+
+def _without_internal_names(message: str) -> str:
+    """Jinja's generated code names an argument `a` as `l_1_a`, and cites its own line numbers."""
+    message = re.sub(r"\bl_\d+_(\w+)", r"\1", message)
+    return re.sub(r" \([^()]*, line \d+\)$", "", message)
+
+
+def _deepest_line(text: str) -> int:
+    """The line where brackets nest deepest (where to look when Jinja's parser ran out of stack)."""
+    depth = deepest = 0
+    line = best = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest, best = depth, line
+        elif char in ")]}":
+            depth -= 1
+    return best
 
 
 def _lookup(values: Mapping[str, Any], name: str, default: Any, missing: str) -> Any:
@@ -73,7 +109,8 @@ class Renderer:
                 problems.add(shown, e.lineno, f"invalid Jinja: {e.message}")
                 continue
             except Exception as e:  # a macro file's top level failed to render
-                problems.add(shown, None, f"could not load macros: {e}")
+                line = _template_line(sys.exc_info()[2], shown) or _duplicate_argument_line(sources[shown].read_text())
+                problems.add(shown, line or 1, f"could not load macros: {_without_internal_names(str(e))}")
                 continue
             for name in dir(module):
                 value = getattr(module, name)
@@ -88,6 +125,8 @@ class Renderer:
             template = self.env.from_string(text)
         except jinja2.TemplateSyntaxError as e:
             raise TemplateRenderError(e.lineno, f"invalid Jinja: {e.message}") from None
+        except RecursionError:  # Jinja's parser recurses per bracket: [[[[... inside {{ }}
+            raise TemplateRenderError(_deepest_line(text), "invalid Jinja: brackets nested too deeply") from None
         try:
             return template.render()
         except _MissingValue as e:

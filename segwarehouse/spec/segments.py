@@ -13,6 +13,10 @@ from .conditions import Context, parse_condition
 from .values import to_utc
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A name becomes part of identifiers: _sw_static_<name> fits PostgreSQL's 63-byte limit, and
+# target/compiled/<dialect>/<name>.sql every file system's.
+MAX_NAME = 52
+MAX_NAMES = 1_000  # fields (people columns carried along) and tags: each field is a column of the SQL
 SEGMENT_KEYS = ("name", "description", "tags", "owner", "enabled", "where", "static", "fields",
                 "splits", "sync", "tests")
 SYNC_KEYS = ("destination", "list", "on_enter", "on_exit")
@@ -31,6 +35,10 @@ def parse_segment(raw: Any, ctx: Context, people: m.People, line: Optional[int])
     if not isinstance(name, str) or not NAME.match(name):
         ctx.error(line_of(raw, "name") if "name" in raw else line,
                   f"segment `name` is required and must match [a-z][a-z0-9_]*, got {name!r}")
+        name = None
+    elif len(name) > MAX_NAME:
+        ctx.error(line_of(raw, "name"), f"segment name '{name[:20]}...' has {len(name)} characters; at most "
+                                        f"{MAX_NAME} (names become table and file names)")
         name = None
     elif name.startswith("segment_"):
         ctx.error(line_of(raw, "name"), f"segment name '{name}' must not start with 'segment_' "
@@ -67,7 +75,19 @@ def parse_segment(raw: Any, ctx: Context, people: m.People, line: Optional[int])
 def definition_hash(raw: Any) -> str:
     """A stable hash of the rendered definition (tests excluded: they don't change who is a member)."""
     body = {k: v for k, v in raw.items() if k != "tests"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    try:
+        text = json.dumps(body, sort_keys=True, default=str)
+    except TypeError:  # keys of mixed types ({1: x, a: y}) don't sort: sort them by their text
+        text = json.dumps(_text_keys(body), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(v) for v in value]
+    return value
 
 
 def _text(raw: dict, key: str, ctx: Context) -> str:
@@ -86,6 +106,9 @@ def _names(raw: dict, key: str, ctx: Context) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         ctx.error(line_of(raw, key), f"`{key}` is a list of names, e.g. [a, b]")
+        return ()
+    if len(value) > MAX_NAMES:
+        ctx.error(line_of(raw, key), f"`{key}` lists {len(value):,} names; at most {MAX_NAMES:,}")
         return ()
     return tuple(value)
 
