@@ -1,7 +1,6 @@
 """DuckDB, the embedded default: one file, one writer process at a time (DuckDB's own file lock)."""
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -10,6 +9,7 @@ from typing import Any, Iterator, Sequence
 import duckdb
 from sqlglot import exp
 
+from .. import interrupts
 from ..errors import RunError
 from .base import BUSY, Adapter
 
@@ -46,6 +46,7 @@ class DuckDBAdapter(Adapter):
         if self.settings.get("memory_limit"):
             config["memory_limit"] = str(self.settings["memory_limit"])
         self.con = duckdb.connect(":memory:", config=config)
+        interrupts.watch(self, self.con.interrupt)  # Ctrl-C stops the running query (from any thread)
         if self.path != ":memory:":
             self._attach(wait)
         # Warehouse timestamps without a zone are UTC; so is every comparison.
@@ -75,6 +76,7 @@ class DuckDBAdapter(Adapter):
         self.con.execute(exp.Use(this=exp.table_(CATALOG)).sql("duckdb"))
 
     def close(self) -> None:
+        interrupts.unwatch(self)
         if self.con is not None:
             self.con.close()
             self.con = None
@@ -83,9 +85,10 @@ class DuckDBAdapter(Adapter):
             self._lock = None
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
-        result = self.con.execute(self.sql(query))
-        while rows := result.fetchmany(batch):
-            yield from rows
+        with interrupts.engine_call():
+            result = self.con.execute(self.sql(query))
+            while rows := result.fetchmany(batch):
+                yield from rows
 
     def insert_rows(self, target: exp.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -93,17 +96,8 @@ class DuckDBAdapter(Adapter):
         insert = exp.insert(
             exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in columns])]),
             exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns]))
-        self.con.executemany(self.sql(insert), [list(r) for r in rows])
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.con.begin()
-        try:
-            yield
-        except BaseException:
-            self.con.rollback()
-            raise
-        self.con.commit()
+        with interrupts.engine_call():
+            self.con.executemany(self.sql(insert), [list(r) for r in rows])
 
     def _catalog(self) -> str:
         return CATALOG if self.path != ":memory:" else "memory"

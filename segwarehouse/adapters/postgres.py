@@ -1,11 +1,11 @@
 """PostgreSQL through psycopg 3: transactional DDL, an advisory lock per target for runs."""
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Iterator
 
 from sqlglot import exp
 
+from .. import interrupts
 from ..errors import RunError
 from .base import BUSY, Adapter, lock_key, missing_driver, tree_type
 
@@ -68,13 +68,9 @@ class PostgresAdapter(Adapter):
             self.con = None
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
-        with self.con.cursor() as cursor:
+        # psycopg cancels the server's query when an interrupt reaches its wait loop
+        with self.con.cursor() as cursor, interrupts.engine_call():
             yield from cursor.stream(self.sql(query))
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.con.transaction():  # commits at the end, rolls back on any exception
-            yield
 
     def column_types(self, table: str) -> dict[str, str] | None:
         parts = table.split(".")

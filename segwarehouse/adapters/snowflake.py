@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from sqlglot import exp
 
+from .. import interrupts
 from ..errors import RunError
 from .base import BUSY, Adapter, missing_driver, tree_type
 
@@ -115,25 +116,40 @@ class SnowflakeAdapter(Adapter):
             self.con = None
 
     def execute(self, statement: exp.Expression, con=None) -> list[tuple]:
-        with (con or self.con).cursor() as cursor:
+        if con is not None:  # the run lock's own connection: its release must work after an interrupt
+            return self._run(statement, con)
+        with self._interruptible():
+            return self._run(statement, self.con)
+
+    def _run(self, statement: exp.Expression, con) -> list[tuple]:
+        with con.cursor() as cursor:
             cursor.execute(self.sql(statement))
             return cursor.fetchall() if cursor.description else []
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
-        with self.con.cursor() as cursor:
+        with self._interruptible(), self.con.cursor() as cursor:
             cursor.execute(self.sql(query))
             while rows := cursor.fetchmany(batch):
                 yield from rows
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.execute(exp.Transaction())
+    def _interruptible(self) -> Iterator[None]:
+        """An interrupt stops the statement on the server too: the connector cancels it on SIGINT
+        (its own handler), not on SIGTERM or once its request returned, so cancel what still runs."""
         try:
-            yield
-        except BaseException:
-            self.execute(exp.Rollback())
+            with interrupts.engine_call():
+                yield
+        except interrupts.Interrupted:
+            with contextlib.suppress(Exception):
+                self._run(exp.select(exp.func("SYSTEM$CANCEL_ALL_QUERIES", exp.Literal.number(self.con.session_id))),
+                          self.con)
             raise
-        self.execute(exp.Commit())
+
+    def _commit(self) -> None:
+        self._run(exp.Commit(), self.con)
+
+    def _rollback(self) -> None:
+        self._run(exp.Rollback(), self.con)
 
     def column_types(self, table: str) -> dict[str, str] | None:
         parts = [engine_name(p) for p in table.split(".")]
