@@ -52,7 +52,10 @@ def install(final_commit: bool = False, committed: Callable[[int], str] | None =
     _state = _State()
     _state.final_commit, _state.committed = final_commit, committed
     for number in SIGNALS:
-        signal.signal(number, _on_signal)
+        try:
+            signal.signal(number, _on_signal)
+        except ValueError:  # not the main thread (the CLI invoked from a thread): signals stay as they are
+            return
 
 
 def reset() -> None:
