@@ -419,6 +419,7 @@ def main() -> None:
     except SystemExit as e:
         if e.code == interrupts.EXIT_INTERRUPTED and interrupts.requested():
             interrupts.exit_now(line="")  # said already; threads still sending must not hold the exit up
+        interrupts.ignore()  # the command is over: a signal now must not turn its exit code into -15
         raise
 
 

@@ -58,10 +58,12 @@ def install(final_commit: bool = False, committed: Callable[[int], str] | None =
             return
 
 
-def reset() -> None:
-    """Forget earlier interrupts (for tests and long-lived callers of the CLI)."""
-    global _state
-    _state = _State()
+def ignore() -> None:
+    """The process is exiting with its command's result: signals are ignored from now on (Python
+    restores the default handlers as it finalizes, which would end it with -SIGTERM instead)."""
+    for number in SIGNALS:
+        with contextlib.suppress(ValueError):
+            signal.signal(number, signal.SIG_IGN)
 
 
 def _on_signal(number: int, frame) -> None:
