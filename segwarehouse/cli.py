@@ -85,6 +85,7 @@ def command(name: str, writes_manifest: bool = False, one_transaction: bool = Fa
             code = 0
             try:
                 code = fn(state, results, **kwargs) or 0
+                interrupts.check()  # a library that swallowed the signal (DuckDB in `test`) does not hide it
             except (Exception, KeyboardInterrupt) as e:
                 if not interrupts.caused(e):
                     code = _failed(state, e)

@@ -302,3 +302,34 @@ def test_an_interrupted_sync_keeps_its_cursor_and_writes_no_rejections(tmp_path)
 def outcome_of_fire_sync(proc: subprocess.Popen) -> tuple[int, str]:
     out, err = proc.communicate(timeout=180)
     return proc.returncode, out + err
+
+
+# --------------------------------------------------------------------------------------------------
+# Snowflake (the real connector against fakesnow): inside the apply transaction only, since
+# fakesnow cannot run a slow query; the run lock must be released for the next run at once
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:::fakesnow.*")
+def test_an_interrupted_snowflake_run_rolls_back_and_releases_its_lock(tmp_path, snowflake_server, monkeypatch):
+    import snowflake.connector
+
+    from helpers.warehouses import SnowflakeWarehouse
+
+    monkeypatch.setattr(snowflake.connector, "connect", snowflake.connector.Connect)  # over HTTP, as the CLI
+    setup = make_setup(tmp_path, SnowflakeWarehouse(snowflake_server), SMALL_SEGMENTS)
+    code, text = outcome_of_fire(armed_cli(setup.root, "run", "--as-of", "2026-10-01"))
+    assert code == 0, text
+    setup.mutate(*KILL_MUTATIONS)
+    before = state(setup)
+    for sig, after in ((signal.SIGINT, 2), (signal.SIGTERM, 3)):
+        proc = armed_cli(setup.root, "run", "--as-of", "2026-10-20", env={"SW_TEST_PAUSE_IN_APPLY": str(after)})
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert read_until(proc, "applying").endswith("applying\n")
+        code, text = outcome(proc, sig)
+        assert code == 130, text
+        assert_said_once(code, text, sig.name)
+        assert state(setup) == before and runs_at(setup, "2026-10-20") == []
+        assert setup.wh.execute("SELECT holder FROM shop._sw_run_lock").fetchall() == [(None,)]
+    code, text = outcome_of_fire(armed_cli(setup.root, "run", "--as-of", "2026-10-20"))
+    assert code == 0, text
+    setup.check(last_cli_run(setup))
