@@ -247,7 +247,7 @@ def test_an_interrupted_sync_keeps_its_cursor_and_writes_no_rejections(tmp_path)
             return proc
 
         seen, full = [], None
-        lo, hi = 0.3, 1.2  # bisection (a fraction of a whole sync) towards the commit
+        lo, hi = 0.5, 2.0  # bisection (a fraction of a whole sync, from "go") towards the commit
         for day in range(1, 8 + EXTRA):
             set_people(root, people_with_gaps(200, set(rng.sample(range(1, 201), 60 + 10 * day))))
             assert Project(root, environ=environ).run(as_of=f"2026-10-{day:02d}").ok
