@@ -14,6 +14,7 @@ from typing import Any, Callable
 import click
 import yaml
 
+from . import interrupts
 from .api import Project
 from .artifacts import (results_of_compile, results_of_run, results_of_sync, results_of_tests, unique_id,
                         write_manifest, write_run_results)
@@ -129,8 +130,12 @@ def cli(ctx: click.Context, **options: Any) -> None:
     ctx.obj = State(options)
 
 
-def command(name: str, writes_manifest: bool = False) -> Callable:
-    """Wrap a command: one error handler, run_results.json (and manifest.json), exit codes."""
+def command(name: str, writes_manifest: bool = False, one_transaction: bool = False,
+            committed: Callable[[int], str] | None = None) -> Callable:
+    """Wrap a command: one error handler, run_results.json (and manifest.json), exit codes.
+    one_transaction: the command writes in one transaction, and once it committed an interrupt
+    no longer stops it (`run`). committed: names what n earlier commits wrote, for the line an
+    interrupted command prints (`sync`: n subscriptions)."""
 
     def wrap(fn: Callable) -> Callable:
         @cli.command(name, help=fn.__doc__)
@@ -139,29 +144,54 @@ def command(name: str, writes_manifest: bool = False) -> Callable:
         @functools.wraps(fn)
         def wrapper(state: State, **kwargs: Any) -> None:
             state.override({k: kwargs.pop(k) for k in GLOBAL_NAMES})
+            interrupts.install(final_commit=one_transaction, committed=committed)
             started = time.perf_counter()
             results: list[dict] = []
             code = 0
             try:
                 code = fn(state, results, **kwargs) or 0
-            except SegwarehouseError as e:
-                state.console.error(str(e))
-                code = e.exit_code
-            except BrokenPipeError:  # `... | head`: the reader has what it wanted
-                sys.stdout = None  # type: ignore[assignment]  # nothing more can be written there
-            except Exception as e:  # noqa: BLE001 - never a traceback without --debug
-                if state.debug:
-                    traceback.print_exc()
-                state.console.error(f"internal error: {type(e).__name__}: {e} (run with --debug for a traceback)")
-                code = EXIT_FAILURE
+                interrupts.check()  # a library that swallowed the signal (DuckDB in `test`) does not hide it
+            except (Exception, KeyboardInterrupt) as e:
+                if not interrupts.caused(e):
+                    code = _failed(state, e)
+                else:  # rolled back and closed on the way here; no artifacts either: nothing is written
+                    _say_interrupted(state, interrupts.message())
+                    sys.exit(interrupts.EXIT_INTERRUPTED)
             finally:
                 state.console.stop()
+            if interrupts.late():
+                state.console.info(f"{name} was interrupted after it committed: it completed", event="interrupted_late")
             _write_artifacts(state, name, results, time.perf_counter() - started, kwargs, code, writes_manifest)
             sys.exit(code)
 
         return wrapper
 
     return wrap
+
+
+def _say_interrupted(state: State, line: str) -> None:
+    """The one line of an interrupted command (a JSON error event with --log-format json)."""
+    try:
+        state.console.error(line)
+    except Exception:  # noqa: BLE001 - a console broken by the interrupt: plain text
+        print(line, file=sys.stderr, flush=True)
+
+
+def _failed(state: State, error: BaseException) -> int:
+    """The message and exit code of an error a command did not handle itself."""
+    try:
+        raise error
+    except SegwarehouseError as e:
+        state.console.error(str(e))
+        return e.exit_code
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        sys.stdout = None  # type: ignore[assignment]  # nothing more can be written there
+        return 0
+    except Exception as e:  # noqa: BLE001 - never a traceback without --debug
+        if state.debug:
+            traceback.print_exc()
+        state.console.error(f"internal error: {type(e).__name__}: {e} (run with --debug for a traceback)")
+        return EXIT_FAILURE
 
 
 def _write_artifacts(state: State, name: str, results: list[dict], elapsed: float, args: dict, code: int,
@@ -249,7 +279,7 @@ def compile_(state: State, results: list, select: tuple, dialect: str | None, as
     return 0
 
 
-@command("run", writes_manifest=True)
+@command("run", writes_manifest=True, one_transaction=True)
 @select_option
 @exclude_option
 @click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
@@ -298,7 +328,7 @@ def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str 
     return 0 if result.ok else EXIT_FAILURE
 
 
-@command("sync")
+@command("sync", committed=lambda n: f"{n} subscription(s)")
 @select_option
 @click.option("--destination", default=None, help="Only this destination (a name under `destinations:`).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent (counts and a sample); send and write nothing.")
@@ -429,15 +459,21 @@ def report(state: State, results: list, select: tuple, fmt: str, goal: str | Non
 
 
 def main() -> None:
+    interrupts.install()
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # outside a command; click turns it into Abort
+        interrupts.exit_now()
     except click.ClickException as e:
         e.show()
         sys.exit(EXIT_USAGE)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except SystemExit as e:
+        if e.code == interrupts.EXIT_INTERRUPTED and interrupts.requested():
+            interrupts.exit_now(line="")  # said already; threads still sending must not hold the exit up
+        interrupts.ignore()  # the command is over: a signal now must not turn its exit code into -15
+        raise
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import ParseError
 
+from .. import interrupts
 from ..compiler.dialects import normalize, render
 from ..compiler.literals import cast
 from ..errors import RunError, ValidationError
@@ -79,9 +80,11 @@ class Adapter:
     def execute(self, statement: exp.Expression) -> list[tuple]:
         """Run one statement; its rows, or [] for a statement without a result. Drivers whose
         connection has `execute()` returning a cursor (duckdb, psycopg 3) need nothing more.
-        No parameters: the text goes as is, so a `%` in a LIKE pattern stays literal."""
-        cursor = self.con.execute(self.sql(statement))
-        return cursor.fetchall() if cursor.description else []
+        No parameters: the text goes as is, so a `%` in a LIKE pattern stays literal. Once the
+        command is interrupted, what the driver raises is `Interrupted` (interrupts.engine_call)."""
+        with interrupts.engine_call():
+            cursor = self.con.execute(self.sql(statement))
+            return cursor.fetchall() if cursor.description else []
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
         """Rows of a query, fetched in batches (bounded memory)."""
@@ -103,8 +106,35 @@ class Adapter:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        raise NotImplementedError
-        yield
+        """BEGIN .. COMMIT, rolled back on any exception, an interrupt included. Never commits once
+        the command was interrupted; a signal during the COMMIT or ROLLBACK waits for it to end."""
+        self._begin()
+        committed = attempted = False
+        try:
+            yield
+            with interrupts.committing():
+                attempted = True
+                self._commit()
+                committed = True
+        except BaseException:
+            if not committed:
+                with interrupts.shielded():
+                    try:
+                        self._rollback()
+                    except Exception:  # noqa: BLE001 - after a failed COMMIT or an interrupt, closing rolls back
+                        if not (attempted or interrupts.requested()):
+                            raise
+            raise
+
+    # The statements of a transaction; COMMIT and ROLLBACK bypass execute()'s interrupt check.
+    def _begin(self) -> None:
+        self.execute(exp.Transaction())
+
+    def _commit(self) -> None:
+        self.con.execute(self.sql(exp.Commit()))
+
+    def _rollback(self) -> None:
+        self.con.execute(self.sql(exp.Rollback()))
 
     # --- verbs that read the capabilities ----------------------------------------------------
     def create_temp(self, name: str, query: exp.Query) -> None:

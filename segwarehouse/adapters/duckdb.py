@@ -1,7 +1,6 @@
 """DuckDB, the embedded default: one file, one writer process at a time (DuckDB's own file lock)."""
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -11,6 +10,7 @@ from typing import Any, Iterator, Optional, Sequence
 import duckdb
 from sqlglot import exp
 
+from .. import interrupts
 from ..errors import Problem, RunError, ValidationError
 from .base import BUSY, Adapter, Setting
 
@@ -62,6 +62,7 @@ class DuckDBAdapter(Adapter):
         if self.settings.get("memory_limit"):
             config["memory_limit"] = str(self.settings["memory_limit"])
         self.con = duckdb.connect(":memory:", config=config)
+        interrupts.watch(self, self.con.interrupt)  # Ctrl-C stops the running query (from any thread)
         if self.path != ":memory:":
             self._attach(wait)
         # Warehouse timestamps without a zone are UTC; so is every comparison.
@@ -106,6 +107,7 @@ class DuckDBAdapter(Adapter):
         self.con.execute(exp.Use(this=exp.table_(CATALOG)).sql("duckdb"))
 
     def close(self) -> None:
+        interrupts.unwatch(self)
         if self.con is not None:
             self.con.close()
             self.con = None
@@ -114,9 +116,10 @@ class DuckDBAdapter(Adapter):
             self._lock = None
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
-        result = self.con.execute(self.sql(query))
-        while rows := result.fetchmany(batch):
-            yield from rows
+        with interrupts.engine_call():
+            result = self.con.execute(self.sql(query))
+            while rows := result.fetchmany(batch):
+                yield from rows
 
     def insert_rows(self, target: exp.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -124,24 +127,16 @@ class DuckDBAdapter(Adapter):
         insert = exp.insert(
             exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in columns])]),
             exp.Schema(this=target, expressions=[exp.to_identifier(c, quoted=True) for c in columns]))
-        self.con.executemany(self.sql(insert), [list(r) for r in rows])
+        with interrupts.engine_call():
+            self.con.executemany(self.sql(insert), [list(r) for r in rows])
 
     def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
         """One statement: the values travel as a single list parameter and are unnested by DuckDB
         (a million values in well under a second; row-by-row inserts take minutes)."""
         unnest = exp.select(exp.Unnest(expressions=[exp.cast(exp.Placeholder(), "VARCHAR[]")]))
         insert = exp.insert(unnest, exp.Schema(this=target.copy(), expressions=[exp.to_identifier(column, quoted=True)]))
-        self.con.execute(self.sql(insert), [list(values)])
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.con.begin()
-        try:
-            yield
-        except BaseException:
-            self.con.rollback()
-            raise
-        self.con.commit()
+        with interrupts.engine_call():
+            self.con.execute(self.sql(insert), [list(values)])
 
     # --- catalog hooks: information_schema lists every attached database's columns ------------
     def _catalog_of(self, table: exp.Table) -> exp.Expression:

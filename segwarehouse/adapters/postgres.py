@@ -1,11 +1,11 @@
 """PostgreSQL through psycopg 3: transactional DDL, an advisory lock per target for runs."""
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Iterator, Sequence
 
 from sqlglot import exp
 
+from .. import interrupts
 from ..errors import RunError
 from .base import BUSY, Adapter, Setting, lock_key, missing_driver
 
@@ -70,18 +70,14 @@ class PostgresAdapter(Adapter):
             self.con = None
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
-        with self.con.cursor() as cursor:
+        # psycopg cancels the server's query when an interrupt reaches its wait loop
+        with self.con.cursor() as cursor, interrupts.engine_call():
             yield from cursor.stream(self.sql(query))
 
     def load_text_column(self, target: exp.Table, column: str, values: Sequence[str]) -> None:
         """COPY .. FROM STDIN through psycopg's copy: the values stream in one round trip."""
         copy = exp.Copy(this=exp.Schema(this=target.copy(), expressions=[exp.to_identifier(column, quoted=True)]),
                         kind=True, files=[exp.var("STDIN")])
-        with self.con.cursor() as cursor, cursor.copy(self.sql(copy)) as writer:
+        with interrupts.engine_call(), self.con.cursor() as cursor, cursor.copy(self.sql(copy)) as writer:
             for value in values:
                 writer.write_row((value,))
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.con.transaction():  # commits at the end, rolls back on any exception
-            yield

@@ -22,6 +22,7 @@ from typing import Any, Iterator, Sequence
 
 from sqlglot import exp
 
+from .. import interrupts
 from ..errors import RunError
 from .base import BUSY, Adapter, Report, Setting, missing_driver
 
@@ -135,12 +136,18 @@ class SnowflakeAdapter(Adapter):
             self.con = None
 
     def execute(self, statement: exp.Expression, con=None) -> list[tuple]:
-        with (con or self.con).cursor() as cursor:
+        if con is not None:  # the run lock's own connection: its release must work after an interrupt
+            return self._run(statement, con)
+        with self._interruptible():
+            return self._run(statement, self.con)
+
+    def _run(self, statement: exp.Expression, con) -> list[tuple]:
+        with con.cursor() as cursor:
             cursor.execute(self.sql(statement))
             return cursor.fetchall() if cursor.description else []
 
     def stream(self, query: exp.Expression, batch: int = 10_000) -> Iterator[tuple]:
-        with self.con.cursor() as cursor:
+        with self._interruptible(), self.con.cursor() as cursor:
             cursor.execute(self.sql(query))
             while rows := cursor.fetchmany(batch):
                 yield from rows
@@ -174,20 +181,39 @@ class SnowflakeAdapter(Adapter):
         self.execute(exp.update(target.copy(), {column: strip}))
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN..COMMIT; under the run lock the transaction's id goes into the lock row, so a run
-        that takes over this lock after this process dies can abort it and free its table locks."""
-        self.execute(exp.Transaction())
+    def _interruptible(self) -> Iterator[None]:
+        """An interrupt stops the statement on the server too: the connector cancels it on SIGINT
+        (its own handler), not on SIGTERM or once its request returned, so cancel what still runs."""
         try:
-            if self._lock is not None:
-                self._lock.record_transaction(self.execute(exp.select(exp.func("CURRENT_TRANSACTION")))[0][0])
-            yield
-        except BaseException:
-            self.execute(exp.Rollback())
-            self._forget_transaction()
+            with interrupts.engine_call():
+                yield
+        except interrupts.Interrupted:
+            with contextlib.suppress(Exception):
+                self._run(exp.select(exp.func("SYSTEM$CANCEL_ALL_QUERIES", exp.Literal.number(self.con.session_id))),
+                          self.con)
             raise
-        self.execute(exp.Commit())
+
+    def _begin(self) -> None:
+        """BEGIN; under the run lock the transaction's id goes into the lock row, so a run that
+        takes over this lock after this process dies can abort it and free its table locks."""
+        super()._begin()
+        if self._lock is not None:
+            try:
+                self._lock.record_transaction(self.execute(exp.select(exp.func("CURRENT_TRANSACTION")))[0][0])
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _commit(self) -> None:
+        self._run(exp.Commit(), self.con)
         self._forget_transaction()
+
+    def _rollback(self) -> None:
+        try:
+            self._run(exp.Rollback(), self.con)
+        finally:
+            with contextlib.suppress(Exception):
+                self._forget_transaction()
 
     def _forget_transaction(self) -> None:
         if self._lock is not None:

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from sqlglot import exp
 
+from .. import interrupts
 from ..adapters.base import Adapter
 from ..events import Reporter, Silent
 from ..materialize import tables
@@ -255,6 +256,8 @@ class SyncEngine:
             return [(batch[i], reason) for i, reason in sorted(outcome.rejected.items())]
 
         def job(action: str, batch: list[Change]) -> None:
+            if interrupts.requested():
+                return  # a batch still queued when the command was interrupted is not sent
             try:
                 refused = deliver(action, batch)
             except GaveUp as e:
@@ -277,7 +280,8 @@ class SyncEngine:
 
         in_flight: set[Future] = set()
         began = False
-        with ThreadPoolExecutor(max_workers=max(1, dest.concurrency)) as pool:
+        with _abandoned_if_interrupted(dest, sub, lambda: began), \
+                ThreadPoolExecutor(max_workers=max(1, dest.concurrency)) as pool:
             def submit(action: str, batch: list[Change]) -> None:
                 nonlocal began
                 if not began:
@@ -331,6 +335,19 @@ class SyncEngine:
             return (f"no {dest.identifier} for this person: they left {self.config.people.table}; add "
                     f"'{column}' to the segment's fields so exits can be matched")
         return f"no {dest.identifier} for this person ({column} is NULL in {self.config.people.table})"
+
+
+@contextlib.contextmanager
+def _abandoned_if_interrupted(dest: Destination, sub: Subscription, began) -> Iterator[None]:
+    """An interrupted sync keeps nothing a destination staged (a CSV file's temporary file); the
+    pool's exit has waited for the batches in flight, the queued ones returned unsent."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if began():
+            with contextlib.suppress(Exception):
+                dest.finish(sub, acknowledged=False)
+        raise
 
 
 @contextlib.contextmanager
