@@ -257,7 +257,7 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
                         "destination": r.destination, "status": r.status, "execution_time": round(r.seconds, 3),
                         "synced_through_run_id": r.through_run_id, "message": r.error,
                         "counts": {"pending": r.pending, "sent": r.sent, "rejected": r.rejected,
-                                   "retried": r.retried}})
+                                   "retried": r.retried, "unconfirmed": r.unconfirmed}})
     title = "sync (dry run: nothing sent, nothing written)" if dry_run else "sync"
     rows = [[r.segment, r.destination, r.status, ", ".join(f"{a} {n:,}" for a, n in sorted(r.pending.items())) or "-",
              f"{r.sent:,}", f"{r.rejected:,}", f"{r.retried:,}", f"{r.seconds:.2f}"] for r in outcome]
@@ -270,6 +270,11 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
                                f"e.g. {shown}", event="sync_sample", segment=r.segment,
                                destination=r.destination, action=action, count=r.pending.get(action, 0),
                                sample=records)
+        if r.unconfirmed:
+            state.console.info(f"{r.segment} -> {r.destination}: {r.unconfirmed:,} id(s) sent without creating "
+                               "the people first (create_people: false); the vendor ignores those it does "
+                               "not know and does not say which", event="sync_unconfirmed",
+                               segment=r.segment, destination=r.destination, count=r.unconfirmed)
         if r.error:
             state.console.error(f"{r.segment} -> {r.destination}: {r.error}")
     if not outcome:

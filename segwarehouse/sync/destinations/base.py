@@ -130,6 +130,12 @@ class Destination:
         """Requests sent again after a fault, over every client of this destination."""
         return sum(c.stats.retried for c in list(self._clients.values()))
 
+    @property
+    def unconfirmed(self) -> int:
+        """Records sent that the vendor may have ignored without saying so (Customer.io ignores ids it
+        does not know when `create_people: false`); the sync reports the count."""
+        return 0
+
     def close(self) -> None:
         for http in list(self._clients.values()):
             http.close()
