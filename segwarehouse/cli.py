@@ -140,7 +140,10 @@ def init(state: State, results: list, directory: str) -> int:
 @command("validate", writes_manifest=True)
 def validate(state: State, results: list) -> int:
     """Parse everything; errors as FILE:LINE: message."""
-    segments = state.project.validate().segments
+    loaded = state.project.validate()
+    segments = loaded.segments
+    for warning in loaded.warnings:
+        state.console.info(f"warning: {warning}", event="validation_warning", message=str(warning))
     state.console.info(f"ok: {len(segments)} segment(s) valid", event="validated", segments=len(segments))
     return 0
 

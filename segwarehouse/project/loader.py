@@ -1,15 +1,15 @@
 """Load a project from disk: render every file, parse it, and validate it as a whole."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from ..errors import Problems, ValidationError, did_you_mean
+from ..errors import Problem, Problems, ValidationError, did_you_mean
 from ..spec import model as m
 from ..spec.conditions import Context
 from ..spec.segments import parse_segment
-from ..sync.config import check_destinations, check_subscriptions
+from ..sync.config import check_destinations, check_subscriptions, subscription_warnings
 from .config import PROJECT_FILE, parse_project
 from .templating import Renderer, TemplateRenderError
 from .yamlfile import YamlSyntaxError, line_of, load_yaml
@@ -20,6 +20,7 @@ class LoadedProject:
     config: m.ProjectConfig
     segments: dict[str, m.Segment]  # in dependency order: a segment comes after those it references
     renderer: Renderer
+    warnings: list[Problem] = field(default_factory=list)  # FILE:LINE notes `validate` shows; nothing fails
 
     @property
     def root(self) -> Path:
@@ -95,7 +96,8 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
     _check_references(segments, references, problems)
     check_subscriptions(segments, config.destinations, problems)
     problems.raise_if_any()
-    return LoadedProject(config, _dependency_order(segments), renderer)
+    return LoadedProject(config, _dependency_order(segments), renderer,
+                         subscription_warnings(segments, config.destinations))
 
 
 def _check_references(segments: dict[str, m.Segment], references: dict, problems: Problems) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from ..errors import Problems, did_you_mean
+from ..errors import Problem, Problems, did_you_mean
 from ..project.yamlfile import line_of
 from ..spec import model as m
 from .destinations import TYPES, destination_class
@@ -111,3 +111,22 @@ def check_subscriptions(segments: dict[str, m.Segment], destinations: dict[str, 
                 if "event" not in cls.actions:
                     problems.add(segment.file, where, f"segment '{segment.name}': {cls.type} cannot send events; "
                                                       "use on_enter: add and on_exit: remove or ignore")
+
+
+def subscription_warnings(segments: dict[str, m.Segment], destinations: dict[str, dict]) -> list[Problem]:
+    """What each destination type warns about the lists the segments keep on it (e.g. Braze's cap on
+    the elements of the membership array), at the destination's line in segwarehouse.yml."""
+    kept: dict[str, list[str]] = {}
+    for segment in segments.values():
+        for sub in segment.sync:
+            if sub.on_enter == "add" and sub.destination in destinations:
+                kept.setdefault(sub.destination, []).append(sub.list or segment.name)
+    warnings = []
+    for name, lists in kept.items():
+        settings = destinations[name]
+        cls = _class(str(settings.get("type"))) if settings.get("type") in TYPES else None
+        if cls is None:
+            continue
+        for message in cls.subscription_warnings(name, settings, sorted(set(lists))):
+            warnings.append(Problem(FILE, line_of(destinations, name), message))
+    return warnings

@@ -91,6 +91,13 @@ class Destination:
         return retry_after_header(response)
 
     @classmethod
+    def subscription_warnings(cls, name: str, settings: dict[str, Any], lists: Sequence[str]) -> list[str]:
+        """Warnings (not errors) about the membership lists the segments keep on this destination (the
+        `list:` values of subscriptions with on_enter: add), shown by `validate`: a vendor cap the
+        subscriptions together could exceed."""
+        return []
+
+    @classmethod
     def list_required(cls, on_enter: str, on_exit: str) -> bool:
         """Whether a `sync:` entry with these actions must name a `list:`."""
         return cls.needs_list
