@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +28,7 @@ from .docs import render_catalogue, write_catalogue
 from .errors import Problem, RunError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
-from .materialize.export import export_query, write_csv
+from .materialize.export import export_query, write_csv, write_rows
 from .materialize.runner import RunResult, Runner, closure, utc_now
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
@@ -183,8 +184,8 @@ class Project:
             return Runner(self.loaded, adapter, self.reporter).run(names, parse_as_of(as_of), apply=False)
 
     def export(self, segment: str, output: str | os.PathLike, fields: Optional[Sequence[str]] = None) -> int:
-        """Write the current members of a segment (key, identifiers, fields) to a CSV file; returns the
-        number of members. The file can feed a static segment."""
+        """Write the current members of a segment (key, identifiers, fields) to a CSV file, or to standard
+        output when `output` is "-"; returns the number of members. The file can feed a static segment."""
         if segment not in self.segments:
             raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
         people = self.loaded.config.people
@@ -194,6 +195,10 @@ class Project:
             if adapter.column_types(f"{self.loaded.config.output_schema}.segment_members") is None:
                 raise RunError(f"segment '{segment}' has never run on this target: run it first")
             query = export_query(self.loaded.config, segment, columns)
+            if str(output) == "-":  # standard output, for a pipe
+                count = write_rows(adapter.stream(query), columns, sys.stdout)
+                sys.stdout.flush()
+                return count
             return write_csv(adapter.stream(query), columns, Path(output))
 
     def preview(self, segment: str, limit: int = 10, as_of: Any = None) -> Preview:

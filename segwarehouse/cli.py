@@ -291,13 +291,16 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
 
 @command("export")
 @click.argument("segment")
-@click.option("--output", "-o", required=True, help="CSV file to write.")
+@click.option("--output", "-o", required=True, help="CSV file to write, or - for standard output.")
 @click.option("--fields", default=None, help="Comma-separated people columns (default: the segment's fields).")
 def export(state: State, results: list, segment: str, output: str, fields: str | None) -> int:
     """Write a segment's current members (key, identifiers, fields) to CSV."""
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     count = state.project.export(segment, output, chosen)
-    state.console.info(f"wrote {count:,} member(s) of {segment} to {output}", event="exported", count=count)
+    if output == "-":  # standard output holds the CSV alone: the note goes to standard error
+        click.echo(f"wrote {count:,} member(s) of {segment} to standard output", err=True)
+    else:
+        state.console.info(f"wrote {count:,} member(s) of {segment} to {output}", event="exported", count=count)
     return 0
 
 

@@ -59,6 +59,8 @@ def check_destinations(raw: Any, source_lines: Sequence[str], people: m.People, 
                 problems.add(FILE, key_line, f"destination '{name}': `{key}` is a secret; write it as "
                                              f"\"{{{{ env_var('SOME_NAME') }}}}\" and export SOME_NAME")
         _check_numbers(name, settings, problems)
+        for key, message in cls.check_settings(settings):
+            problems.add(FILE, line_of(settings, key) or line, f"destination '{name}': {message}")
         size = settings.get("batch_size")
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= cls.batch_size):
             problems.add(FILE, line_of(settings, "batch_size"), f"destination '{name}': `batch_size` is a whole "

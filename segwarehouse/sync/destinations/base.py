@@ -91,6 +91,12 @@ class Destination:
         return retry_after_header(response)
 
     @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """(setting, what is wrong and how to fix it) for settings of this type that cannot work,
+        reported at load time at the setting's line (beyond the checks every destination gets)."""
+        return []
+
+    @classmethod
     def subscription_warnings(cls, name: str, settings: dict[str, Any], lists: Sequence[str]) -> list[str]:
         """Warnings (not errors) about the membership lists the segments keep on this destination (the
         `list:` values of subscriptions with on_enter: add), shown by `validate`: a vendor cap the

@@ -49,12 +49,17 @@ class Braze(Destination):
         self._limit_lock = threading.Lock()
 
     @classmethod
-    def subscription_warnings(cls, name: str, settings: dict[str, Any], lists: Sequence[str]) -> list[str]:
+    def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
         limit = settings.get("array_limit", DEFAULT_ARRAY_LIMIT)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-            return [f"destination '{name}': `array_limit` is a whole number from 1 to 100 (Braze's maximum "
-                    f"elements of an array attribute), not {limit!r}; using {DEFAULT_ARRAY_LIMIT}"]
-        if len(lists) <= limit:
+            return [("array_limit", "`array_limit` is a whole number from 1 to 100 (the workspace's maximum "
+                                    f"elements of an array attribute, 25 unless raised), not {limit!r}")]
+        return []
+
+    @classmethod
+    def subscription_warnings(cls, name: str, settings: dict[str, Any], lists: Sequence[str]) -> list[str]:
+        limit = settings.get("array_limit", DEFAULT_ARRAY_LIMIT)
+        if cls.check_settings(settings) or len(lists) <= limit:
             return []
         return [f"destination '{name}': {len(lists)} segments keep their membership in the Braze array "
                 f"attribute `{MEMBERSHIP}`, above its limit of {limit} elements (array_limit); a person in "

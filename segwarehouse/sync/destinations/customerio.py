@@ -54,6 +54,7 @@ class CustomerIO(Destination):
     # the site id is published (it is in Customer.io's JavaScript snippet): only the key is a secret
     secret_settings = ("api_key",)
     optional_settings = ("create_people", "requests_per_second")
+    refused = "Customer.io refused the credentials; check site_id and api_key"
     ordered = False  # membership calls and ULID events are idempotent whatever the batches hold
     concurrency = 8  # requests in flight: the rate limit, not the round trip, sets the pace
 

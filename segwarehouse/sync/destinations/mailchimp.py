@@ -47,13 +47,19 @@ class Mailchimp(Destination):
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
-        status = settings.get("new_member_status", "subscribed")
-        if status not in NEW_MEMBER_STATUSES:
-            raise ValidationError(f"destination {name!r} (mailchimp): `new_member_status` is one of "
-                                  f"{', '.join(NEW_MEMBER_STATUSES)}, not {status!r}")
-        self.new_member_status = status
+        for _, problem in self.check_settings(settings):
+            raise ValidationError(f"destination {name!r} (mailchimp): {problem}")
+        self.new_member_status = settings.get("new_member_status", "subscribed")
         self._tags: dict[str, set[str]] = {}  # audience id -> its merge tags, read once per sync
         self._tags_lock = threading.Lock()
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        status = settings.get("new_member_status", "subscribed")
+        if status not in NEW_MEMBER_STATUSES:
+            return [("new_member_status", f"`new_member_status` is one of {', '.join(NEW_MEMBER_STATUSES)}, "
+                                          f"not {status!r}")]
+        return []
 
     def vendor_url(self) -> str:
         found = DATA_CENTER.search(str(self.settings.get("api_key") or ""))
