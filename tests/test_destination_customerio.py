@@ -77,3 +77,17 @@ def test_a_refused_v2_batch_is_rejected_in_the_vendors_words(fake, monkeypatch):
 def test_the_rate_is_the_documented_one_and_a_setting_lowers_it(fake):
     assert cio(fake).rate == RateLimit(1000, 1.0)
     assert cio(fake, requests_per_second=100).rate == RateLimit(100, 1.0)
+
+
+def test_a_sync_without_create_people_reports_the_unconfirmed_ids(fake, tmp_path):
+    from segwarehouse import Project
+    from helpers.sync_project import FAST, people, set_people, write_sync_project
+
+    root, environ = tmp_path / "p", {}
+    write_sync_project(root, {"cio": {**fake_cio.settings(fake.base_url), **FAST, "create_people": False}},
+                       [{"destination": "cio", "list": fake_cio.LIST}], environ)
+    set_people(root, people(10, {1, 2, 3}))
+    assert Project(root, environ=environ).run(as_of="2026-10-01").ok
+    [result] = Project(root, environ=environ).sync()
+    assert result.status == "success" and result.sent == 3 and result.unconfirmed == 3
+    assert fake_cio.members(fake, fake_cio.LIST) == set()  # nobody existed: Customer.io ignored them all
