@@ -12,7 +12,7 @@ from segwarehouse.errors import ValidationError
 from segwarehouse.project.loader import load_project
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied
-from segwarehouse.sync.records import Rejected, Subscription
+from segwarehouse.sync.records import Subscription
 
 SUB = subscription("vip", segment="vip_customers", destination="braze")
 MEMBERSHIP = fake_braze.MEMBERSHIP
