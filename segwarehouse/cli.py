@@ -143,7 +143,7 @@ def validate(state: State, results: list) -> int:
     loaded = state.project.validate()
     segments = loaded.segments
     for warning in loaded.warnings:
-        state.console.info(f"warning: {warning}", event="validation_warning", message=str(warning))
+        state.console.info(f"warning: {warning}", event="validation_warning", file=warning.file, line=warning.line)
     state.console.info(f"ok: {len(segments)} segment(s) valid", event="validated", segments=len(segments))
     return 0
 

@@ -1,5 +1,8 @@
 """The Braze destination against a local fake of POST /users/track over loopback."""
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 
 import httpx
@@ -197,3 +200,7 @@ def test_the_fake_truncates_arrays_beyond_the_limit_and_validate_warns_before_th
     [warning] = load_project(project, environ={"BRAZE_KEY": "k"}).warnings
     assert str(warning).startswith("segwarehouse.yml:4: destination 'br': 26 segments keep their membership")
     assert "above its limit of 25 elements" in str(warning)
+    done = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "--project-dir", str(project), "validate"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "BRAZE_KEY": "k"})
+    assert done.returncode == 0, done.stderr
+    assert f"warning: {warning}" in " ".join(done.stdout.split()) and "26 segment(s) valid" in done.stdout

@@ -1,6 +1,9 @@
 """The Customer.io destination against its local fake (Track API v1 segments, v2 batch) over loopback:
 the behaviours corrected against Customer.io's own specification (VENDOR-AUDIT.md, defects 1, 4, 5, 11)."""
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -91,3 +94,9 @@ def test_a_sync_without_create_people_reports_the_unconfirmed_ids(fake, tmp_path
     [result] = Project(root, environ=environ).sync()
     assert result.status == "success" and result.sent == 3 and result.unconfirmed == 3
     assert fake_cio.members(fake, fake_cio.LIST) == set()  # nobody existed: Customer.io ignored them all
+    set_people(root, people(10, {1, 2, 3, 4}))
+    assert Project(root, environ=environ).run(as_of="2026-10-02").ok
+    done = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "--project-dir", str(root), "sync"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, **environ})
+    assert done.returncode == 0, done.stderr
+    assert "vip -> cio: 1 id(s) sent without creating the people first" in " ".join(done.stdout.split())
