@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +33,7 @@ from .errors import Outcome, Problem, RunError, SegwarehouseError, ValidationErr
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
 from .compiler.names import table_of
-from .materialize.export import export_query, write_csv
+from .materialize.export import export_query, write_csv, write_rows
 from .materialize.tables import MEMBERS, RUNS, output_table
 from .materialize.runner import RunResult, Runner, read_catalog, utc_now
 from .materialize.static import load_static_tables
@@ -135,7 +136,9 @@ class Project:
     @cached_property
     def loaded(self) -> LoadedProject:
         """Parse and validate the whole project (raises ValidationError listing every problem)."""
-        return load_project(self.dir, self.vars, self.environ, checks=[sync_config.check])
+        loaded = load_project(self.dir, self.vars, self.environ, checks=[sync_config.check])
+        loaded.warnings += sync_config.subscription_warnings(loaded.segments, loaded.config.destinations)
+        return loaded
 
     def validate(self) -> LoadedProject:
         return self.loaded
@@ -265,8 +268,8 @@ class Project:
             return Runner(self.loaded, adapter, self.reporter).run(names, parse_as_of(as_of), apply=False)
 
     def export(self, segment: str, output: str | os.PathLike, fields: Optional[Sequence[str]] = None) -> int:
-        """Write the current members of a segment (key, identifiers, fields) to a CSV file; returns the
-        number of members. The file can feed a static segment."""
+        """Write the current members of a segment (key, identifiers, fields) to a CSV file, or to standard
+        output when `output` is "-"; returns the number of members. The file can feed a static segment."""
         if segment not in self.segments:
             raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
         people = self.loaded.config.people
@@ -276,6 +279,10 @@ class Project:
             if not adapter.table_exists(output_table(self.loaded.config.output_schema, MEMBERS)):
                 raise RunError(f"segment '{segment}' has never run on this target: run it first")
             query = export_query(self.loaded.config, segment, columns)
+            if str(output) == "-":  # standard output, for a pipe
+                count = write_rows(adapter.stream(query), columns, sys.stdout)
+                sys.stdout.flush()
+                return count
             return write_csv(adapter.stream(query), columns, Path(output))
 
     def preview(self, segment: str, limit: int = 10, as_of: Any = None) -> Preview:

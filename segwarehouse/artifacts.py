@@ -46,7 +46,8 @@ def results_of_sync(project: str, results: Iterable[Any]) -> list[dict[str, Any]
     return [{"unique_id": f"sync.{project}.{r.segment}.{r.destination}", "segment": r.segment,
              "destination": r.destination, "status": r.status, "execution_time": round(r.seconds, 3),
              "synced_through_run_id": r.through_run_id, "message": r.error,
-             "counts": {"pending": r.pending, "sent": r.sent, "rejected": r.rejected, "retried": r.retried}}
+             "counts": {"pending": r.pending, "sent": r.sent, "rejected": r.rejected, "retried": r.retried,
+                        "unconfirmed": r.unconfirmed}}
             for r in results]
 
 

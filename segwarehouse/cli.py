@@ -235,9 +235,12 @@ def init(state: State, results: list, directory: str) -> int:
 @click.option("--catalog", is_flag=True, help="Also check every column segments read against the target's tables.")
 def validate(state: State, results: list, catalog: bool) -> int:
     """Parse everything; errors as FILE:LINE: message."""
-    segments = state.project.validate().segments
+    loaded = state.project.validate()
+    segments = loaded.segments
     if catalog:
         state.project.check_catalog()
+    for warning in loaded.warnings:
+        state.console.info(f"warning: {warning}", event="validation_warning", file=warning.file, line=warning.line)
     state.console.info(f"ok: {len(segments)} segment(s) valid" + (", every column found in the target" if catalog else ""),
                        event="validated", segments=len(segments))
     return 0
@@ -354,6 +357,11 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
                                f"e.g. {shown}", event="sync_sample", segment=r.segment,
                                destination=r.destination, action=action, count=r.pending.get(action, 0),
                                sample=records)
+        if r.unconfirmed:
+            state.console.info(f"{r.segment} -> {r.destination}: {r.unconfirmed:,} id(s) sent without creating "
+                               "the people first (create_people: false); the vendor ignores those it does "
+                               "not know and does not say which", event="sync_unconfirmed",
+                               segment=r.segment, destination=r.destination, count=r.unconfirmed)
         if r.error:
             state.console.error(f"{r.segment} -> {r.destination}: {r.error}")
     if not outcome:
@@ -367,13 +375,16 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
 
 @command("export")
 @click.argument("segment")
-@click.option("--output", "-o", required=True, help="CSV file to write.")
+@click.option("--output", "-o", required=True, help="CSV file to write, or - for standard output.")
 @click.option("--fields", default=None, help="Comma-separated people columns (default: the segment's fields).")
 def export(state: State, results: list, segment: str, output: str, fields: str | None) -> int:
     """Write a segment's current members (key, identifiers, fields) to CSV."""
     chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     count = state.project.export(segment, output, chosen)
-    state.console.info(f"wrote {count:,} member(s) of {segment} to {output}", event="exported", count=count)
+    if output == "-":  # standard output holds the CSV alone: the note goes to standard error
+        click.echo(f"wrote {count:,} member(s) of {segment} to standard output", err=True)
+    else:
+        state.console.info(f"wrote {count:,} member(s) of {segment} to {output}", event="exported", count=count)
     return 0
 
 

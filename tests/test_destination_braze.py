@@ -1,5 +1,8 @@
 """The Braze destination against a local fake of POST /users/track over loopback."""
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 
 import httpx
@@ -9,11 +12,13 @@ from fakes import braze as fake_braze
 from fakes.server import Faults
 from helpers.fast_destinations import change, pointed_at, serving, subscription
 from segwarehouse.errors import ValidationError
+from segwarehouse import Project
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied
-from segwarehouse.sync.records import Rejected, Subscription
+from segwarehouse.sync.records import Subscription
 
 SUB = subscription("vip", segment="vip_customers", destination="braze")
+MEMBERSHIP = fake_braze.MEMBERSHIP
 
 
 @pytest.fixture
@@ -57,8 +62,9 @@ def test_a_batch_at_the_limit_works_and_the_fake_refuses_one_more(fake):
     assert dest.batch_size == 75
     assert dest.send(SUB, "add", [change(f"u{i}") for i in range(75)]).rejected == {}
     assert len(fake_braze.members(fake, "vip")) == 75
-    with pytest.raises(Rejected, match="HTTP 400: Too many objects: 76"):
-        dest.send(SUB, "add", [change(f"x{i}") for i in range(76)])
+    raw = httpx.post(f"{fake.base_url}/users/track", headers={"Authorization": f"Bearer {fake_braze.API_KEY}"},
+                     json={"attributes": [{"external_id": f"x{i}"} for i in range(76)]})
+    assert raw.status_code == 400 and "Too many objects: 76" in raw.json()["message"]
     assert len(fake_braze.members(fake, "vip")) == 75
 
 
@@ -121,6 +127,7 @@ def test_events_for_entering_and_exiting(fake):
     dest = braze(fake)
     flows = Subscription(segment="vip_customers", destination="braze", list="vip", on_enter="event",
                          on_exit="event")
+    fake.users[("external_id", "u2")] = {}  # exits are sent for people Braze knows only (update_existing_only)
     outcome = dest.send(flows, "event", [change("u1", fields={"plan": "pro"}), change("u2", "exited"), change("")])
     assert outcome.rejected == {2: "no key for this person"}
     assert [(e["external_id"], e["name"]) for e in fake.events] == [("u1", "Entered segment"),
@@ -145,3 +152,55 @@ def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
     assert fake_braze.members(fake, "vip") == {f"u{i}" for i in range(20, 40)}
     assert all(user["segwarehouse_segments"] in ([], ["vip"]) for user in fake.users.values())
     assert dest.http.stats.retried > 0
+
+
+# --- checked against braze-inc/braze-docs (VENDOR-AUDIT.md, defects 3 and 7) ------------------------
+def test_removals_and_exit_events_never_create_profiles(fake):
+    dest = braze(fake)
+    dest.send(SUB, "add", [change("u1")])
+    assert dest.send(SUB, "remove", [change("u1", "exited"), change("stranger", "exited")]).rejected == {}
+    assert set(fake.users) == {("external_id", "u1")} and fake_braze.members(fake, "vip") == set()
+    flows = Subscription("vip", "braze", "vip", on_enter="event", on_exit="event")
+    dest.send(flows, "event", [change("ghost", "exited")])
+    assert ("external_id", "ghost") not in fake.users and fake.events == []
+    # the fake does create a profile for an update without the flag, as Braze does by default
+    httpx.post(f"{fake.base_url}/users/track", headers={"Authorization": f"Bearer {fake_braze.API_KEY}"},
+               json={"attributes": [{"external_id": "made", MEMBERSHIP: {"remove": ["vip"]}}]})
+    assert ("external_id", "made") in fake.users
+
+
+def test_a_50_object_account_takes_batch_size_50_and_a_refusal_lowers_the_size_for_the_rest():
+    with fake_braze.FakeBraze(max_objects=50) as small:
+        assert braze(small, batch_size=50).send(SUB, "add", [change(f"a{i}") for i in range(50)]).rejected == {}
+        assert small.statuses() == [201]
+        dest = braze(small)
+        assert dest.batch_size == 75
+        assert dest.send(SUB, "add", [change(f"b{i}") for i in range(75)]).rejected == {}
+        assert small.statuses()[1:] == [400, 201, 201] and dest.batch_size == 50
+        dest.send(SUB, "add", [change(f"c{i}") for i in range(75)])
+        assert small.statuses()[4:] == [201, 201]  # no second refusal: 50 at a time from now on
+        assert len(fake_braze.members(small, "vip")) == 200
+
+
+def test_the_fake_truncates_arrays_beyond_the_limit_and_validate_warns_before_that(fake, tmp_path):
+    dest = braze(fake)
+    for n in range(26):
+        dest.send(subscription(f"list{n}", segment=f"s{n}", destination="braze"), "add", [change("u1")])
+    assert len(fake.users[("external_id", "u1")][MEMBERSHIP]) == 25  # silently, like Braze
+    project = tmp_path / "p"
+    (project / "segments").mkdir(parents=True)
+    (project / "segwarehouse.yml").write_text(
+        "name: t\npeople: {table: main.users, key: user_id}\ndestinations:\n"
+        "  br: {type: braze, instance: iad-01, api_key: \"{{ env_var('BRAZE_KEY') }}\"}\n"
+        "  br100: {type: braze, instance: iad-01, api_key: \"{{ env_var('BRAZE_KEY') }}\", array_limit: 100}\n")
+    for n in range(26):
+        (project / "segments" / f"s{n}.yml").write_text(
+            f"name: s{n}\nwhere: {{attribute: plan, equals: p{n}}}\n"
+            f"sync:\n  - {{destination: br, list: l{n}}}\n  - {{destination: br100, list: l{n}}}\n")
+    [warning] = Project(project, environ={"BRAZE_KEY": "k"}).loaded.warnings
+    assert str(warning).startswith("segwarehouse.yml:4: destination 'br': 26 segments keep their membership")
+    assert "above its limit of 25 elements" in str(warning)
+    done = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "--project-dir", str(project), "validate"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "BRAZE_KEY": "k"})
+    assert done.returncode == 0, done.stderr
+    assert f"warning: {warning}" in " ".join(done.stdout.split()) and "26 segment(s) valid" in done.stdout

@@ -10,6 +10,7 @@ from helpers.fast_destinations import change, pointed_at, serving, subscription
 from segwarehouse.errors import ValidationError
 from segwarehouse.sync.destinations import destination_for
 from segwarehouse.sync.destinations.replies import AccessDenied, NotFound
+from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected, Subscription
 
 SUB = subscription(LIST, segment="vip_customers", destination="mailchimp")
@@ -169,3 +170,41 @@ def test_faults_are_retried_and_resent_requests_leave_the_state_exact(fake):
     assert fake_mailchimp.members(fake, LIST) == set(emails[20:])
     assert len(fake.audiences[AUDIENCE]) == 40
     assert dest.http.stats.retried > 0
+
+
+# --- checked against the Marketing API spec 3.0.55 (VENDOR-AUDIT.md, defect 2 and merge fields) -------
+def test_new_members_are_created_with_status_as_the_batch_schema_requires(fake):
+    assert mailchimp(fake).send(SUB, "add", [change("new@x.com", fields={"plan": "pro"})]).rejected == {}
+    assert member(fake, "new@x.com") == {"email_address": "new@x.com", "status": "subscribed",
+                                         "merge_fields": {"PLAN": "pro"}}
+    mailchimp(fake, new_member_status="pending").send(SUB, "add", [change("optin@x.com")])
+    assert member(fake, "optin@x.com")["status"] == "pending"  # Mailchimp sends the opt-in email
+    with pytest.raises(ValidationError, match="new_member_status.*not 'cleaned'"):
+        mailchimp(fake, new_member_status="cleaned")
+
+
+def test_the_fake_requires_status_for_new_members_and_keeps_existing_ones_status(fake):
+    url, auth = f"{fake.base_url}/3.0/lists/{AUDIENCE}", ("x", API_KEY)
+    only_if_new = httpx.post(url, auth=auth, json={"members": [{"email_address": "a@x.com",
+                                                                "status_if_new": "subscribed"}]}).json()
+    assert only_if_new["error_count"] == 1 and "status" in only_if_new["errors"][0]["error"]
+    fake.audiences[AUDIENCE]["u@x.com"] = {"email_address": "u@x.com", "status": "unsubscribed", "merge_fields": {}}
+    kept = httpx.post(url, auth=auth, json={"members": [{"email_address": "u@x.com", "status": "subscribed"}],
+                                            "update_existing": False}).json()
+    assert kept["errors"][0]["error_code"] == "ERROR_CONTACT_EXISTS" and member(fake, "u@x.com")["status"] == "unsubscribed"
+    httpx.post(url, auth=auth, json={"members": [{"email_address": "u@x.com", "status": "subscribed"}],
+                                     "update_existing": True})
+    assert member(fake, "u@x.com")["status"] == "subscribed"  # why the destination never sends true
+
+
+def test_a_merge_tag_the_audience_lacks_stops_the_sync_naming_the_field(fake):
+    dest = mailchimp(fake)
+    with pytest.raises(GaveUp, match=r"no merge field LOYALTY_TIER \(from the field `loyalty_tier`\).*"
+                                     r"FIRST_NAME, FNAME, LNAME, PLAN.*merge_fields: \{loyalty_tier: TAG\}"):
+        dest.send(SUB, "add", [change("a@x.com", fields={"plan": "pro", "loyalty_tier": "gold"})])
+    assert not fake.requests_to("POST", rf"/lists/{AUDIENCE}$") and fake.audiences[AUDIENCE] == {}
+    mapped = mailchimp(fake, merge_fields={"loyalty_tier": "PLAN"})
+    assert mapped.send(SUB, "add", [change("a@x.com", fields={"loyalty_tier": "gold"})]).rejected == {}
+    mapped.send(SUB, "add", [change("b@x.com", fields={"loyalty_tier": "silver"})])
+    assert member(fake, "a@x.com")["merge_fields"] == {"PLAN": "gold"}
+    assert len(fake.requests_to("GET", "/merge-fields")) == 2  # once per destination (a sync) and audience

@@ -101,7 +101,8 @@ def test_secrets_never_appear_in_output_logs_artifacts_or_errors(tmp_path):
                            [{"destination": "cio", "list": customerio.LIST},
                             {"destination": "hooks", "list": webhook.LIST},
                             {"destination": "bad", "list": customerio.LIST}], environ)
-        secrets = [customerio.SITE_ID, customerio.API_KEY, webhook.SECRET, "wrong-key-also-secret-77"]
+        # the Customer.io site id is published (its JavaScript snippet), not a secret: written literally
+        secrets = [customerio.API_KEY, webhook.SECRET, "wrong-key-also-secret-77"]
         assert all(s in environ.values() for s in secrets)
         assert not any(s in (root / "segwarehouse.yml").read_text() for s in secrets)
         set_people(root, people(20, set(range(1, 9))))
@@ -145,3 +146,16 @@ def test_cli_sync_writes_run_results_and_json_events(tmp_path):
         assert entry["counts"]["sent"] == 8 and entry["synced_through_run_id"]
         text = cli(root, "sync", env=environ)
         assert text.returncode == 0 and "1 of 1 subscription(s) synced" in text.stdout
+
+
+def test_a_customerio_site_id_may_be_literal_but_the_api_key_may_not(tmp_path):
+    root = tmp_path / "p"
+    (root / "segments").mkdir(parents=True)
+    project = ("name: t\npeople: {table: main.users, key: user_id}\ndestinations:\n"
+               "  cio: {type: customerio, site_id: 3a8f2c1d9e, api_key: \"{{ env_var('CIO_API_KEY') }}\"}\n")
+    (root / "segwarehouse.yml").write_text(project)
+    assert cli(root, "validate", env={"CIO_API_KEY": "k1"}).returncode == 0
+    (root / "segwarehouse.yml").write_text(project.replace("\"{{ env_var('CIO_API_KEY') }}\"", "k1"))
+    done = cli(root, "validate")
+    assert done.returncode == 2
+    assert "segwarehouse.yml:4: destination 'cio': `api_key` is a secret" in " ".join(done.stderr.split())

@@ -17,7 +17,7 @@ def test_customerio_fake_holds_the_track_api_contract():
         auth = (customerio.SITE_ID, customerio.API_KEY)
         url = f"{fake.base_url}/api/v1/segments/42/add_customers"
         too_many = httpx.post(url, params={"id_type": "id"}, json={"ids": [str(i) for i in range(1001)]}, auth=auth)
-        assert too_many.status_code == 400 and "at most 1000" in too_many.json()["meta"]["error"]
+        assert too_many.status_code == 400 and "at most 1000" in too_many.json()["meta"]["errors"][0]
         assert httpx.post(url, json={"ids": ["1"]}, auth=(customerio.SITE_ID, "wrong")).status_code == 401
         partial = httpx.post(f"{fake.base_url}/api/v2/batch", auth=auth, json={"batch": [
             {"type": "person", "identifiers": {"id": "1"}, "action": "identify", "attributes": {"email": "a@x.io"}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import IO, Iterable, Sequence
 
 from sqlglot import exp
 
@@ -23,18 +23,24 @@ def export_query(config: m.ProjectConfig, segment: str, columns: Sequence[str]) 
             .order_by(exp.column(people.key, table="p", quoted=True)))
 
 
+def write_rows(rows: Iterable[tuple], columns: Sequence[str], handle: IO[str]) -> int:
+    """The header and every row to an open text stream (a file, or standard output); the row count."""
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+        count += 1
+    return count
+
+
 def write_csv(rows: Iterable[tuple], columns: Sequence[str], path: Path) -> int:
     """Write atomically: a reader never sees half a file, a failure leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    count = 0
     try:
         with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
-                count += 1
+            count = write_rows(rows, columns, handle)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,11 +1,11 @@
 """Load a project from disk: render every file, parse it, and validate it as a whole."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..errors import Problems, ValidationError, check_keys, did_you_mean
+from ..errors import Problem, Problems, ValidationError, check_keys, did_you_mean
 from ..spec import model as m
 from ..spec.conditions import Context
 from ..spec.graph import cycles, topological
@@ -27,6 +27,7 @@ class LoadedProject:
     config: m.ProjectConfig
     segments: dict[str, m.Segment]  # in dependency order: a segment comes after those it references
     renderer: Renderer
+    warnings: list[Problem] = field(default_factory=list)  # FILE:LINE notes `validate` shows; nothing fails
 
     @property
     def root(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..errors import Problems, did_you_mean
+from ..errors import Problem, Problems, did_you_mean
 from ..yamlfile import line_of
 from ..spec import model as m
 from .destinations import TYPES, destination_class
@@ -67,6 +67,8 @@ def check_destinations(raw: Any, source_lines: Sequence[str], people: m.People, 
                 problems.add(FILE, key_line, f"destination '{name}': `{key}` is a secret; write it as "
                                              f"\"{{{{ env_var('SOME_NAME') }}}}\" and export SOME_NAME")
         _check_numbers(name, settings, problems)
+        for key, message in cls.check_settings(settings):
+            problems.add(FILE, line_of(settings, key) or line, f"destination '{name}': {message}")
         size = settings.get("batch_size")
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= cls.batch_size):
             problems.add(FILE, line_of(settings, "batch_size"), f"destination '{name}': `batch_size` is a whole "
@@ -119,3 +121,22 @@ def check_subscriptions(segments: dict[str, m.Segment], destinations: dict[str, 
                 if "event" not in cls.actions:
                     problems.add(segment.file, where, f"segment '{segment.name}': {cls.type} cannot send events; "
                                                       "use on_enter: add and on_exit: remove or ignore")
+
+
+def subscription_warnings(segments: dict[str, m.Segment], destinations: dict[str, dict]) -> list[Problem]:
+    """What each destination type warns about the lists the segments keep on it (e.g. Braze's cap on
+    the elements of the membership array), at the destination's line in segwarehouse.yml."""
+    kept: dict[str, list[str]] = {}
+    for segment in segments.values():
+        for sub in segment.sync:
+            if sub.on_enter == "add" and sub.destination in destinations:
+                kept.setdefault(sub.destination, []).append(sub.list or segment.name)
+    warnings = []
+    for name, lists in kept.items():
+        settings = destinations[name]
+        cls = _class(str(settings.get("type"))) if settings.get("type") in TYPES else None
+        if cls is None:
+            continue
+        for message in cls.subscription_warnings(name, settings, sorted(set(lists))):
+            warnings.append(Problem(FILE, line_of(destinations, name), message))
+    return warnings

@@ -52,6 +52,7 @@ class SyncResult:
     sent: int = 0            # acknowledged by the destination
     rejected: int = 0        # recorded in segment_sync_rejections
     retried: int = 0         # requests sent again after a fault
+    unconfirmed: int = 0     # sent, but the vendor may have ignored them silently (Destination.unconfirmed)
     seconds: float = 0.0
     error: Optional[str] = None
     sample: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # dry run: a few records per action
@@ -127,7 +128,8 @@ class SyncEngine:
         result.seconds = time.perf_counter() - started
         self.reporter.event("subscription_finished", segment=sub.segment, destination=sub.destination,
                             status=result.status, sent=result.sent, rejected=result.rejected,
-                            retried=result.retried, pending=result.pending, error=result.error,
+                            retried=result.retried, unconfirmed=result.unconfirmed,
+                            pending=result.pending, error=result.error,
                             through_run_id=result.through_run_id, seconds=round(result.seconds, 3))
         return result
 
@@ -240,7 +242,7 @@ class SyncEngine:
         (after the batches in flight finished) when the destination could not be reached."""
         rejections: list[tuple[Change, str]] = []
         lock = threading.Lock()
-        retried_before = dest.retried
+        retried_before, unconfirmed_before = dest.retried, dest.unconfirmed
         failure: list[str] = []
         done = [0, time.monotonic()]
 
@@ -321,6 +323,7 @@ class SyncEngine:
             for future in in_flight:
                 future.result()
         result.retried = dest.retried - retried_before
+        result.unconfirmed = dest.unconfirmed - unconfirmed_before
         if began:
             dest.finish(sub, acknowledged=not failure)
         self.reporter.event("subscription_progress", segment=sub.segment, destination=sub.destination,

@@ -1,7 +1,11 @@
-"""A fake Braze REST endpoint: POST /users/track with Bearer auth, at most 75 objects per request,
-X-RateLimit-* headers on every answer (reset in epoch seconds) and 429 when the window is used up,
-200-with-errors[] for the objects it skips (a missing or malformed identifier). It keeps users with
-their custom attributes (arrays as sets: adding a value twice keeps one) and the events it received."""
+"""A fake Braze REST endpoint (braze-inc/braze-docs: post_user_track.md, api_limits.md,
+user_attributes_object.md): POST /users/track with Bearer auth, at most 75 objects per request (50 for
+an account on the MAU CY 24-25 plans: `FakeBraze(max_objects=50)`), X-RateLimit-* headers on every
+answer (reset in epoch seconds) and 429 when the window is used up, 200-with-errors[] for the objects it
+skips (a missing or malformed identifier). It keeps users with their custom attributes (arrays as sets:
+adding a value twice keeps one; at most `array_limit` elements, 25 by default, the excess dropped
+without a word) and the events it received. An object for someone unknown creates a profile unless it
+says `_update_existing_only: true` (the default is false)."""
 from __future__ import annotations
 
 import math
@@ -23,8 +27,10 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class FakeBraze(FakeServer):
     rate = (3000, 3.0)
 
-    def __init__(self, **kwargs):
+    def __init__(self, max_objects: int = MAX_OBJECTS, array_limit: int = 25, **kwargs):
         super().__init__(**kwargs)
+        self.max_objects = max_objects  # 75, or 50 on the MAU-based plans (api_limits.md)
+        self.array_limit = array_limit  # default 25, raisable to 100 (user_attributes_object.md)
         self.users: dict[tuple[str, str], dict[str, Any]] = {}  # (id field, value) -> attributes
         self.events: list[dict[str, Any]] = []
 
@@ -52,15 +58,17 @@ class FakeBraze(FakeServer):
         if count == 0:
             return Response(400, {"message": "Valid data must be provided in the 'attributes', 'events', "
                                              "or 'purchases' fields.", "errors": []})
-        if count > MAX_OBJECTS:
+        if count > self.max_objects:  # wording assumed: Braze does not publish this 400's text
             return Response(400, {"message": f"Too many objects: {count} attributes, events and purchases "
-                                             f"were sent, at most {MAX_OBJECTS} are allowed per request",
+                                             f"were sent, at most {self.max_objects} are allowed per request",
                                   "errors": []})
         errors = []
         for index, item in enumerate(arrays["attributes"]):
             problem = self._identify(item)
             if problem:
                 errors.append({"type": problem, "input_array": "attributes", "index": index})
+            elif item.get("_update_existing_only") is True and self._key(item) not in self.users:
+                continue  # update only: someone Braze never saw is not created (and not an error)
             else:
                 self._update(item)
         for index, item in enumerate(arrays["events"]):
@@ -68,6 +76,8 @@ class FakeBraze(FakeServer):
                                                else "'name' and 'time' are required")
             if problem:
                 errors.append({"type": problem, "input_array": "events", "index": index})
+            elif item.get("_update_existing_only") is True and self._key(item) not in self.users:
+                continue
             else:
                 self.events.append(item)
                 self.users.setdefault(self._key(item), {})
@@ -97,12 +107,15 @@ class FakeBraze(FakeServer):
     def _update(self, item: dict[str, Any]) -> None:
         user = self.users.setdefault(self._key(item), {})
         for name, value in item.items():
-            if name in IDENTIFIERS:
+            if name in IDENTIFIERS or name == "_update_existing_only":
                 continue
             if isinstance(value, dict) and set(value) <= {"add", "remove"}:
                 values = list(user.get(name) or [])
                 values += [v for v in value.get("add", []) if v not in values]
-                user[name] = [v for v in values if v not in value.get("remove", [])]
+                values = [v for v in values if v not in value.get("remove", [])]
+                # beyond the limit Braze truncates silently; which end goes is not published: the
+                # oldest here (README: what a sandbox must confirm)
+                user[name] = values[-self.array_limit:]
             else:
                 user[name] = value
 

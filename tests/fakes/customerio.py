@@ -1,12 +1,15 @@
-"""Fake Customer.io Track API (DESTINATIONS.md): Basic auth site_id:api_key; v1 manual segments
-add_customers / remove_customers (<= 1000 ids, else 400 {"meta":{"error"}}; ids matching nobody are
-ignored); v2 /api/v2/batch identify and event (< 500 KB, <= 32 KB an entry; 207 with
-{"errors":[{"batch_index",...}]} for refused entries: here an `email` attribute without '@');
-events de-duplicated by id; ~100 requests/s, then 429 without Retry-After."""
+"""Fake Customer.io Track API (DESTINATIONS.md and its Corrections; the Track API OpenAPI, VENDOR-AUDIT
+S4): Basic auth site_id:api_key; v1 manual segments add_customers / remove_customers (<= 1000 ids,
+else 400 {"meta":{"errors":[..]}}; ids matching nobody are ignored, silently); v2 /api/v2/batch
+identify and event (< 500 KB, else 400 {"errors":[{reason,field,message}]}; <= 32 KB an entry; 207 with
+{"errors":[{"batch_index",...}]} for refused entries: here an `email` attribute without '@'); events
+de-duplicated by id, and only those stamped within the past 72 hours start campaigns; 1000 requests/s,
+then 429 without Retry-After."""
 from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any, Optional
 
 from .server import FakeServer, Faults, Request, Response, route
@@ -14,16 +17,23 @@ from .server import FakeServer, Faults, Request, Response, route
 TYPE = "customerio"
 LIST = "42"
 SITE_ID, API_KEY = "site-test-1", "cio-key-test-secret-1"
+CAMPAIGN_WINDOW = 72 * 3600  # "only events with a timestamp in the past 72 hours trigger campaigns" [D]
+
+
+def refusal(*errors: str) -> Response:
+    """A v1 400: {"meta":{"errors":["..."]}} (Track API OpenAPI, Corrections in DESTINATIONS.md)."""
+    return Response(400, {"meta": {"errors": list(errors)}})
 
 
 class FakeCustomerIO(FakeServer):
-    rate = (100, 1.0)
+    rate = (1000, 1.0)  # "1000 requests per second ... not strictly enforced" (Track API, Rate Limits)
 
     def __init__(self, faults: Optional[Faults] = None):
         super().__init__(faults)
         self.people: dict[int, dict[str, Any]] = {}   # cio_id -> {"id", "email", attributes...}
-        self.segments: dict[str, set[int]] = {}       # segment id -> cio_ids
+        self.segments: dict[str, set[int]] = {LIST: set()}  # manual segment id -> cio_ids
         self.events: dict[str, dict[str, Any]] = {}   # event id -> entry (de-duplicated)
+        self.campaigns_started: list[str] = []        # ids of the events that could start a campaign
         self.index: dict[str, dict[str, int]] = {"id": {}, "email": {}}  # id_type -> value -> cio_id
         self.next_id = 1
         self.received = 0  # ids received by add/remove_customers (the benchmark counts them)
@@ -33,10 +43,10 @@ class FakeCustomerIO(FakeServer):
         return request.headers.get("authorization") == expected
 
     def unauthorized(self) -> Response:
-        return Response(401, {"meta": {"error": "Unauthorized request"}})
+        return Response(401, {"meta": {"errors": ["Unauthorized request"]}})
 
     def rate_limited(self, reset_in: float) -> Response:
-        return Response(429, {"meta": {"error": "Too many requests"}})  # no Retry-After [3P]
+        return Response(429, {"meta": {"errors": ["Too many requests"]}})  # no Retry-After documented
 
     # --- people ----------------------------------------------------------------------------------
     def find(self, id_type: str, value: Any) -> Optional[int]:
@@ -48,14 +58,18 @@ class FakeCustomerIO(FakeServer):
     def membership(self, request: Request, segment_id: str, verb: str) -> Response:
         id_type = request.query.get("id_type", ["id"])[0]
         if id_type not in ("id", "email", "cio_id"):
-            return Response(400, {"meta": {"error": f"invalid id_type {id_type}"}})
+            return refusal(f"invalid id_type {id_type}")
         ids = request.json()["ids"]
         if not isinstance(ids, list):
-            return Response(400, {"meta": {"error": "ids must be a list"}})
-        if len(ids) > 1000:
-            return Response(400, {"meta": {"error": "too many ids: at most 1000 per request"}})
+            return refusal("ids must be a list")
+        if len(ids) > 1000:  # maxItems 1000 (OpenAPI)
+            return refusal("too many ids: at most 1000 per request")
+        if segment_id not in self.segments:
+            # the segment calls document 200/400/401 only (no 404): an unknown segment id is assumed to
+            # be a 400; the exact wording is not published (README: what a sandbox must confirm)
+            return refusal(f"segment {segment_id} not found")
         self.received += len(ids)
-        members = self.segments.setdefault(segment_id, set())
+        members = self.segments[segment_id]
         for value in ids:
             cio_id = self.find(id_type, value)
             if cio_id is None:
@@ -65,8 +79,9 @@ class FakeCustomerIO(FakeServer):
 
     @route("POST", r"/api/v2/batch")
     def batch(self, request: Request) -> Response:
-        if len(request.body) >= 500_000:
-            return Response(400, {"meta": {"error": "batch too large: must be under 500 KB"}})
+        if len(request.body) >= 500_000:  # v2 400 body: {"errors":[{reason, field, message}]} (OpenAPI)
+            return Response(400, {"errors": [{"reason": "too_large", "field": "batch",
+                                              "message": "batch too large: must be under 500 KB"}]})
         entries = request.json()["batch"]
         errors = []
         for n, entry in enumerate(entries):
@@ -103,7 +118,12 @@ class FakeCustomerIO(FakeServer):
         if entry.get("action") == "event":
             if not entry.get("name") or not entry.get("id"):
                 return "name", "events need a name and an id"
-            self.events.setdefault(entry["id"], entry)  # the ULID de-duplicates
+            if entry["id"] in self.events:
+                return None  # the ULID de-duplicates: a resent event is kept once and starts nothing
+            self.events[entry["id"]] = entry
+            stamped = entry.get("timestamp", time.time())
+            if time.time() - CAMPAIGN_WINDOW <= float(stamped) <= time.time() + 60:
+                self.campaigns_started.append(entry["id"])
             return None
         return "action", f"unsupported action {entry.get('action')!r}"
 

@@ -1,8 +1,11 @@
 """A fake Mailchimp Marketing API (mounted under /3.0): audiences of members (email, status, merge
-fields), static segments of member emails, member events. HTTP Basic auth with the key as password;
-application/problem+json errors; at most 500 members per batch upsert and 500 per segment list (400
-above); batch calls answer 200 with errors[] for the emails refused; a 429 without rate headers,
-when more than 10 requests are in flight or when the test's fixed window (`rate`) is used up."""
+fields), their merge fields, static segments of member emails, member events. HTTP Basic auth with the
+key as password; application/problem+json errors; at most 500 members per batch upsert and 500 per
+segment list (400 above); batch calls answer 200 with errors[] for the emails refused; a 429 without
+rate headers, when more than 10 requests are in flight or when the test's fixed window (`rate`) is
+used up. The batch upsert follows the Marketing API spec 3.0.55 (DESTINATIONS.md, Corrections): a new
+member needs `status` (`status_if_new` is not part of the batch member schema and is ignored), and only
+`update_existing: true` changes an existing member's status."""
 from __future__ import annotations
 
 import base64
@@ -23,6 +26,8 @@ MAX_CONNECTIONS = 10
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_-]{2,30}$")
 STATUSES = {"subscribed", "unsubscribed", "cleaned", "pending", "transactional"}
+# the audience's merge fields (GET /lists/{id}/merge-fields); EMAIL is the address, not listed there
+MERGE_TAGS = ("FNAME", "LNAME", "PLAN", "FIRST_NAME")
 
 
 def problem(status: int, title: str, detail: str, errors: Optional[list] = None) -> Response:
@@ -43,6 +48,7 @@ class FakeMailchimp(FakeServer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.audiences: dict[str, dict[str, dict[str, Any]]] = {AUDIENCE: {}}  # id -> lower email -> member
+        self.merge_tags: dict[str, list[str]] = {AUDIENCE: list(MERGE_TAGS)}   # id -> its merge tags
         self.segments: dict[tuple[str, str], set[str]] = {(AUDIENCE, SEGMENT): set()}  # -> lower emails
         self.events: list[dict[str, Any]] = []
         self.in_flight, self.counting = 0, threading.Lock()
@@ -98,27 +104,61 @@ class FakeMailchimp(FakeServer):
                 errors.append({"email_address": email, "error_code": "ERROR_GENERIC",
                                "error": f"{email} looks fake or invalid, please enter a real email address."})
                 continue
-            status = member.get("status") or member.get("status_if_new")
+            status = member.get("status")  # the batch member schema has no status_if_new (spec 3.0.55)
             current = known.get(email.lower())
             if current is None:
                 if status not in STATUSES:
                     errors.append({"email_address": email, "error_code": "ERROR_GENERIC",
-                                   "error": "The status or status_if_new of a new member must be given"})
+                                   "error": "The status of a new member must be given: "
+                                            f"one of {', '.join(sorted(STATUSES))}"})
                     continue
                 known[email.lower()] = current = {"email_address": email, "status": status, "merge_fields": {}}
                 created.append(current)
             elif body.get("update_existing"):
-                if member.get("status") in STATUSES:  # status_if_new never changes an existing member
-                    current["status"] = member["status"]
+                # "Whether this batch operation will change existing members' subscription status"
+                if status in STATUSES:
+                    current["status"] = status
                 updated.append(current)
             else:
                 errors.append({"email_address": email, "error_code": "ERROR_CONTACT_EXISTS",
                                "error": f"{email} is already a list member. Use PUT to insert or update list members."})
                 continue
-            current["merge_fields"].update(member.get("merge_fields") or {})
+            self._merge(audience, current, member.get("merge_fields"))
         return Response(200, {"new_members": [dict(m) for m in created], "updated_members": [dict(m) for m in updated],
                               "errors": errors, "total_created": len(created), "total_updated": len(updated),
                               "error_count": len(errors)})
+
+    def _merge(self, audience: str, member: dict[str, Any], merge: Any) -> None:
+        """Set the merge fields the audience has. Whether Mailchimp ignores an unknown tag or refuses the
+        member is not documented: this fake ignores it, the case that loses data silently (README)."""
+        known = set(self.merge_tags.get(audience, ()))
+        member["merge_fields"].update({k: v for k, v in (merge or {}).items() if k in known})
+
+    @route("PATCH", r"/3\.0/lists/(?P<audience>[^/]+)/members/(?P<member>[0-9a-f]{32})")
+    def update_member(self, request: Request, audience: str, member: str) -> Response:
+        """PATCH /lists/{id}/members/{hash}: changes only what the body names (no status here: it stays)."""
+        known = self.audiences.get(audience, {})
+        email = next((e for e in known if hashlib.md5(e.encode()).hexdigest() == member), None)
+        if email is None:
+            return problem(404, "Resource Not Found", "The requested resource could not be found.")
+        body = request.json()
+        if "status" in body:
+            if body["status"] not in STATUSES:
+                return invalid("The resource submitted could not be validated.", "status", "Invalid status")
+            known[email]["status"] = body["status"]
+        self._merge(audience, known[email], body.get("merge_fields"))
+        return Response(200, dict(known[email]))
+
+    @route("GET", r"/3\.0/lists/(?P<audience>[^/]+)/merge-fields")
+    def merge_fields(self, request: Request, audience: str) -> Response:
+        if audience not in self.audiences:
+            return problem(404, "Resource Not Found", "The requested resource could not be found.")
+        count = int(request.query.get("count", ["10"])[0])  # default 10, at most 1000 (spec)
+        if count > 1000:
+            return invalid("The resource submitted could not be validated.", "count", "at most 1000")
+        tags = self.merge_tags.get(audience, [])
+        return Response(200, {"merge_fields": [{"tag": t, "name": t.title(), "type": "text"} for t in tags[:count]],
+                              "list_id": audience, "total_items": len(tags)})
 
     # --- static segments -----------------------------------------------------------------------
     @route("POST", r"/3\.0/lists/(?P<audience>[^/]+)/segments/(?P<segment>[^/]+)")

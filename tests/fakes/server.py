@@ -30,6 +30,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    target: str = ""  # the request target exactly as received (path and query, undecoded)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -208,7 +209,8 @@ class FakeServer:
                 url = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Request(self.command, url.path, parse_qs(url.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                                  {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length),
+                                  self.path)
                 response = server.dispatch(request)
                 if response is None:
                     self.close_connection = True

@@ -91,6 +91,19 @@ class Destination:
         return retry_after_header(response)
 
     @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """(setting, what is wrong and how to fix it) for settings of this type that cannot work,
+        reported at load time at the setting's line (beyond the checks every destination gets)."""
+        return []
+
+    @classmethod
+    def subscription_warnings(cls, name: str, settings: dict[str, Any], lists: Sequence[str]) -> list[str]:
+        """Warnings (not errors) about the membership lists the segments keep on this destination (the
+        `list:` values of subscriptions with on_enter: add), shown by `validate`: a vendor cap the
+        subscriptions together could exceed."""
+        return []
+
+    @classmethod
     def list_required(cls, on_enter: str, on_exit: str) -> bool:
         """Whether a `sync:` entry with these actions must name a `list:`."""
         return cls.needs_list
@@ -129,6 +142,12 @@ class Destination:
     def retried(self) -> int:
         """Requests sent again after a fault, over every client of this destination."""
         return sum(c.stats.retried for c in list(self._clients.values()))
+
+    @property
+    def unconfirmed(self) -> int:
+        """Records sent that the vendor may have ignored without saying so (Customer.io ignores ids it
+        does not know when `create_people: false`); the sync reports the count."""
+        return 0
 
     def close(self) -> None:
         for http in list(self._clients.values()):

@@ -1,19 +1,28 @@
 """Customer.io Track API (DESTINATIONS.md): a manual segment per `list:`, kept in step with
-v1 add_customers / remove_customers (at most 1000 ids a request, ids matching nobody are ignored), and
-people's attributes upserted with v2 batch `identify` before they are added, so that new people exist
-and fields ride along. `on_enter: event` / `on_exit: event` send v2 batch events whose ids are
-deterministic ULIDs: a resent batch is de-duplicated by Customer.io. A v2 207 lists the entries it
-refused by batch_index: those become per-record rejections, the rest went through."""
+v1 add_customers / remove_customers (at most 1000 ids a request). add_customers ignores ids that match
+nobody and says nothing about them (DESTINATIONS.md, Corrections), so every added person is first
+created or updated with a v2 batch `identify` (`create_people: true`, the default); with
+`create_people: false` (workspaces where only the app creates people) the ids go straight to the
+segment and are counted as unconfirmed, since Customer.io does not say which it ignored.
+
+`on_enter: event` / `on_exit: event` send v2 batch events whose ids are deterministic ULIDs (a resent
+batch is de-duplicated by Customer.io) and whose `timestamp` is the send time: only events stamped
+within the past 72 hours trigger campaigns (Track API docs), and a sync can run days after the change.
+A v2 207 lists the entries it refused by batch_index: those become per-record rejections. A 400 on a
+segment call stops the subscription: the ids were already accepted, so the segment id is wrong (those
+calls document 200/400/401 only, no 404)."""
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..http import RateLimit
 from ..records import EVENT, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body, check, event_name, stop, unix_time
+from .replies import body, check, clip, event_name, stop, unix_time
 
 if TYPE_CHECKING:
     import httpx
@@ -34,20 +43,37 @@ def ulid(millis: int, seed: str) -> str:
 class CustomerIO(Destination):
     type = "customerio"
     batch_size = 1000
-    # ~100 requests/s: 96/s in bursts of 2, so a one-second window on their side stays under 100
-    # even when a few requests reach it bunched together (an occasional 429 is retried)
-    rate = RateLimit(2, 2 / 96)
+    # "1000 requests per second ... not strictly enforced" (Track API docs, Rate Limits); a plan or a
+    # shared workspace may want less: `requests_per_second`
+    rate = RateLimit(1000, 1.0)
+    rate_setting = "requests_per_second"
     default_identifier = "key"
     identifiers = tuple(ID_TYPES)
     default_base_url = "https://track.customer.io"
     required_settings = ("site_id", "api_key")
-    secret_settings = ("site_id", "api_key")
+    # the site id is published (it is in Customer.io's JavaScript snippet): only the key is a secret
+    secret_settings = ("api_key",)
+    optional_settings = ("create_people", "requests_per_second")
+    refused = "Customer.io refused the credentials; check site_id and api_key"
     ordered = False  # membership calls and ULID events are idempotent whatever the batches hold
     concurrency = 8  # requests in flight: the rate limit, not the round trip, sets the pace
 
     @classmethod
     def list_required(cls, on_enter: str, on_exit: str) -> bool:
         return on_enter == "add" or on_exit == "remove"
+
+    def __init__(self, name: str, settings: dict[str, Any]):
+        super().__init__(name, settings)
+        self._unconfirmed = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def create_people(self) -> bool:
+        return self.settings.get("create_people", True) is not False
+
+    @property
+    def unconfirmed(self) -> int:
+        return self._unconfirmed
 
     def auth(self) -> Optional[tuple[str, str]]:
         return str(self.settings["site_id"]), str(self.settings["api_key"])
@@ -62,12 +88,15 @@ class CustomerIO(Destination):
             return Outcome(self._v2(entries))
         # ADD: create/update the people first (add_customers ignores ids that match nobody)
         rejected: dict[int, str] = {}
-        if any(c.fields for c in batch):
+        if self.create_people:  # (without it, fields are not sent: an identify would create people)
             rejected = self._v2([self._identify(c) for c in batch])
         if subscription.list is not None:
             accepted = [c for i, c in enumerate(batch) if i not in rejected]
             if accepted:
                 self._membership(subscription, "add_customers", accepted)
+                if not self.create_people:
+                    with self._count_lock:
+                        self._unconfirmed += len(accepted)
         return Outcome(rejected)
 
     def _identifiers(self, change: Change) -> dict[str, Any]:
@@ -78,18 +107,29 @@ class CustomerIO(Destination):
                 "attributes": dict(change.fields)}
 
     def _event(self, subscription: Subscription, change: Change) -> dict[str, Any]:
-        seconds = unix_time(change.changed_at)
+        """The id comes from the change (the same on every resend); the timestamp is the send time,
+        since only events stamped within the past 72 hours trigger campaigns; when the person changed
+        rides along as `changed_at`."""
+        changed = unix_time(change.changed_at)
         seed = f"{self.name}|{subscription.segment}|{change.person_id}|{change.run_id}|{change.change}"
         return {"type": "person", "identifiers": self._identifiers(change), "action": "event",
                 "name": event_name(change.change),
-                "id": ulid(seconds * 1000, seed), "timestamp": seconds,
-                "attributes": {"segment": subscription.segment, "split": change.split, **change.fields}}
+                "id": ulid(changed * 1000, seed), "timestamp": int(time.time()),
+                "attributes": {"segment": subscription.segment, "split": change.split, "changed_at": changed,
+                               **change.fields}}
 
     # --- endpoints ------------------------------------------------------------------------------
     def _membership(self, subscription: Subscription, verb: str, batch: Sequence[Change]) -> None:
         response = self.http.request(
             "POST", f"/api/v1/segments/{subscription.list}/{verb}",
             params={"id_type": ID_TYPES[self.identifier]}, json={"ids": [c.identifier for c in batch]})
+        if response.status_code == 400:
+            # the ids are plain strings Customer.io ignores when they match nobody: a 400 here is about
+            # the segment (most likely an id that does not exist), not about a record, so halving the
+            # batch down to single ids would only write everyone off
+            raise stop(self, f"Customer.io refused {verb} for segment {subscription.list!r} "
+                             f"({self._reason(response)}); check `list:` is the id of a manual segment "
+                             "(Segments > the segment > Usage)")
         if response.status_code // 100 != 2:
             self._fail(response, f"{verb} to segment {subscription.list}", f"segment {subscription.list} (`list:`)")
 
@@ -132,11 +172,25 @@ class CustomerIO(Destination):
         """400: the request's records were refused (the engine splits the batch to find which);
         401/403/404: our credentials or the segment id are wrong, nothing will go through."""
         if response.status_code in (400, 422):
-            answer = self._answer(response)
-            message = answer.get("meta", {}).get("error") or answer.get("message") or ""
-            raise Rejected(f"Customer.io {response.status_code}: {message or 'bad request'}")
+            raise Rejected(f"Customer.io {response.status_code}: {self._reason(response)}")
         check(self, response, missing)
         raise stop(self, f"Customer.io refused {what}", response)
+
+    @classmethod
+    def _reason(cls, response: httpx.Response) -> str:
+        """Customer.io's own words for a 400: v1 `{"meta":{"errors":["..."]}}`, v2
+        `{"errors":[{"reason","field","message"}]}` (Track API OpenAPI), older `meta.error`."""
+        answer = cls._answer(response)
+        meta = answer.get("meta") if isinstance(answer.get("meta"), dict) else {}
+        words: list[str] = []
+        for error in list(meta.get("errors") or []) + list(answer.get("errors") or []):
+            if isinstance(error, dict):
+                words.append(" ".join(str(error[k]) for k in ("reason", "field", "message") if error.get(k)))
+            elif error:
+                words.append(str(error))
+        if not words and (meta.get("error") or answer.get("message")):
+            words.append(str(meta.get("error") or answer.get("message")))
+        return clip("; ".join(w for w in words if w)) or "bad request"
 
     @staticmethod
     def _answer(response: httpx.Response) -> dict[str, Any]:

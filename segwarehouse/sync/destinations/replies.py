@@ -62,6 +62,13 @@ def iso_time(moment: dt.datetime) -> str:
     return moment.isoformat()
 
 
+def utc_z(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with a `Z` (2026-11-23T03:00:00Z); warehouse timestamps without an offset are UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
+
+
 def unix_time(moment: dt.datetime) -> int:
     """Whole seconds since the epoch; warehouse timestamps without an offset are UTC."""
     return calendar.timegm(moment.utctimetuple())
