@@ -4,12 +4,14 @@ idempotent resends, and events that start flows once even when resent."""
 import datetime as dt
 import time
 
+import httpx
 import pytest
 
 from fakes import iterable as fake_module
 from fakes.iterable import API_KEY, LIST
 from helpers.fast_destinations import AT, change, fast, pointed_at, serving, subscription
 from segwarehouse.sync.destinations.iterable import Iterable
+from segwarehouse.sync.destinations.replies import UnknownList
 from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected
 
@@ -125,8 +127,14 @@ def test_wrong_api_key_gives_a_clear_error_without_the_key(fake):
 
 
 def test_unknown_or_malformed_list_stops_instead_of_rejecting_everyone(fake):
-    with pytest.raises(GaveUp, match="list 999 not found"):
-        destination(fake).send(subscription("999"), "add", [change("a@example.com")])
+    # Iterable answers an unknown list with a 400 (its list calls document 200/400/401 only)
+    for action, kind in (("add", "entered"), ("remove", "exited")):
+        with pytest.raises(UnknownList, match="list '999' does not exist"):
+            destination(fake).send(subscription("999"), action, [change("a@example.com", kind)])
+    assert [status for _, path, status in fake.log if path.startswith("/api/lists/")] == [400, 400]
+    # any other 400 is the batch's: split and written off, not a stop
+    assert not Iterable(name="it", settings={"api_key": "k"}).unknown_list(
+        httpx.Response(400, json={"msg": "Invalid email: x", "code": "InvalidEmailAddressError"}))
     with pytest.raises(GaveUp, match="must be an Iterable list id"):
         destination(fake).send(subscription("vip-list"), "add", [change("a@example.com")])
 

@@ -122,12 +122,12 @@ def test_partial_failures_map_to_batch_indexes_with_the_vendors_reason(fake):
 
 def test_unknown_list_stops_the_sync_instead_of_rejecting_records(fake):
     dest = klaviyo(fake)
-    with pytest.raises(NotFound, match="list id"):
+    with pytest.raises(NotFound, match="list .NoSuchList. does not exist"):
         dest.send(subscription("NoSuchList", "s", "klaviyo"), "add", [change("a@x.com")])
 
 
 def test_rate_limit_honours_retry_after(fake):
-    fake.rate = (3, 1.0)
+    fake.family_rates = {"profiles": ((3, 1.0),)}
     dest = klaviyo(fake)
     ok = httpx.get(f"{fake.base_url}/api/profiles/", params={"filter": 'equals(email,"a@x.com")'},
                    headers=dest.headers())
