@@ -165,11 +165,8 @@ class FakeServer:
         remaining, reset_in = min((limit - state[1], reset) for state, limit, reset in states)
         return True, remaining, reset_in
 
-    def _rate(self, request: Optional[Request] = None) -> tuple[bool, int, float]:
+    def _rate(self) -> tuple[bool, int, float]:
         """(allowed, remaining, seconds to reset) in the current fixed window."""
-        family = self.family_of(request) if request is not None else None
-        if family is not None and family in self.family_rates:
-            return self._family_rate(family)
         if not self.rate:
             return True, 1_000_000, 0.0
         limit, per = self.rate
@@ -196,7 +193,11 @@ class FakeServer:
             if draw < f.drop:
                 return None
             draw -= f.drop
-            allowed, remaining, reset_in = self._rate(request)
+            family = self.family_of(request)
+            if family is not None and family in self.family_rates:
+                allowed, remaining, reset_in = self._family_rate(family)
+            else:
+                allowed, remaining, reset_in = self._rate()
             if not allowed or draw < f.too_many:
                 return self.rate_limited(reset_in if not allowed else 1.0)
             draw -= f.too_many
