@@ -25,7 +25,8 @@ class CsvFiles(Destination):
     required_settings = ("path",)
     needs_list = False
     concurrency = 1  # rows are written in the order the warehouse gives them
-    common_settings = ("type", "max_removal_ratio", "identifier", "batch_size")
+    common_settings = ("type", "max_removal_ratio", "min_removals", "identifier", "batch_size")
+    secret_settings = ()  # no credentials: a local path
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)

@@ -41,7 +41,7 @@ class CustomerIO(Destination):
     identifiers = tuple(ID_TYPES)
     default_base_url = "https://track.customer.io"
     required_settings = ("site_id", "api_key")
-    secret_settings = ("site_id", "api_key")
+    secret_settings = ("api_key",)  # site_id is public: it is in Customer.io's own JavaScript snippet
     ordered = False  # membership calls and ULID events are idempotent whatever the batches hold
     concurrency = 8  # requests in flight: the rate limit, not the round trip, sets the pace
 
