@@ -107,9 +107,17 @@ def check_subscriptions(segments: dict[str, m.Segment], destinations: dict[str, 
     """Every `sync:` entry names a declared destination, a list where the destination needs one, and
     only split groups its segment has."""
     for segment in segments.values():
+        seen: set[str] = set()
         for sub in segment.sync:
             where = sub.line or segment.line
             _check_splits(segment, sub, problems)
+            if sub.destination in seen:
+                # the sync cursor is kept per (destination, segment): a second entry would never send
+                problems.add(segment.file, where, f"segment '{segment.name}' syncs to '{sub.destination}' twice; "
+                                                  "one entry per destination (for a second list, e.g. one per "
+                                                  "split group, declare a second destination with the same "
+                                                  "settings)")
+            seen.add(sub.destination)
             settings = destinations.get(sub.destination)
             if settings is None:
                 declared = f"; declared: {', '.join(destinations)}" if destinations else \
