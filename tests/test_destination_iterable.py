@@ -155,3 +155,17 @@ def test_events_start_flows_once_even_when_resent(fake):
     assert sorted(e["eventName"] for e in fake.events.values()) == ["Entered segment", "Entered segment",
                                                                     "Exited segment"]
     assert fake_module.members(fake, LIST) == set()  # events do not touch list membership
+
+
+def test_events_have_their_own_rate_far_above_the_list_calls():
+    """events/track allows about 2,000 requests/s per project (Iterable docs); the list calls keep 10/s.
+    The fake holds both windows: 200 events must not queue behind the list calls' pace (20 s)."""
+    with fake_module.FakeIterable() as fake:  # with its rate windows
+        dest = pointed_at(fake_module, fake, "it", requests_per_second=10)
+        start = time.monotonic()
+        outcome = dest.send(SUB, "event", [change(f"p{i}@example.com") for i in range(200)])
+        elapsed = time.monotonic() - start
+        assert outcome.rejected == {} and len(fake.events) == 200
+        assert 429 not in fake.statuses()
+        assert elapsed < 5, elapsed
+        assert dest.http.bucket.rate == 10  # the list calls' bucket is untouched
