@@ -20,7 +20,7 @@ import httpx
 from ..http import RateLimit
 from ..records import ADD, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body, check, check_list, identified, jsonable, stop, vendor_message
+from .replies import body, check_list, identified, jsonable, stop, vendor_message
 
 
 class SendPulse(Destination):
