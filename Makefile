@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# `demo` needs only the core package; `test` adds the engines and fakes the suite executes
-# (PostgreSQL driver, fakesnow, chdb, pyspark, httpx), a much larger download.
+# `demo` needs only the core package (which includes httpx: reverse sync is a core feature); `test`
+# adds the engines the suite executes (PostgreSQL driver, fakesnow, chdb, pyspark), a much larger download.
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e .

@@ -4,12 +4,14 @@ idempotent resends, and events that start flows once even when resent."""
 import datetime as dt
 import time
 
+import httpx
 import pytest
 
 from fakes import iterable as fake_module
 from fakes.iterable import API_KEY, LIST
 from helpers.fast_destinations import AT, change, fast, pointed_at, serving, subscription
 from segwarehouse.sync.destinations.iterable import Iterable
+from segwarehouse.sync.destinations.replies import UnknownList
 from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected
 
@@ -125,8 +127,14 @@ def test_wrong_api_key_gives_a_clear_error_without_the_key(fake):
 
 
 def test_unknown_or_malformed_list_stops_instead_of_rejecting_everyone(fake):
-    with pytest.raises(GaveUp, match="list 999 not found"):
-        destination(fake).send(subscription("999"), "add", [change("a@example.com")])
+    # Iterable answers an unknown list with a 400 (its list calls document 200/400/401 only)
+    for action, kind in (("add", "entered"), ("remove", "exited")):
+        with pytest.raises(UnknownList, match="list '999' does not exist"):
+            destination(fake).send(subscription("999"), action, [change("a@example.com", kind)])
+    assert [status for _, path, status in fake.log if path.startswith("/api/lists/")] == [400, 400]
+    # any other 400 is the batch's: split and written off, not a stop
+    assert not Iterable(name="it", settings={"api_key": "k"}).unknown_list(
+        httpx.Response(400, json={"msg": "Invalid email: x", "code": "InvalidEmailAddressError"}))
     with pytest.raises(GaveUp, match="must be an Iterable list id"):
         destination(fake).send(subscription("vip-list"), "add", [change("a@example.com")])
 
@@ -147,3 +155,17 @@ def test_events_start_flows_once_even_when_resent(fake):
     assert sorted(e["eventName"] for e in fake.events.values()) == ["Entered segment", "Entered segment",
                                                                     "Exited segment"]
     assert fake_module.members(fake, LIST) == set()  # events do not touch list membership
+
+
+def test_events_have_their_own_rate_far_above_the_list_calls():
+    """events/track allows about 2,000 requests/s per project (Iterable docs); the list calls keep 10/s.
+    The fake holds both windows: 200 events must not queue behind the list calls' pace (20 s)."""
+    with fake_module.FakeIterable() as fake:  # with its rate windows
+        dest = pointed_at(fake_module, fake, "it", requests_per_second=10)
+        start = time.monotonic()
+        outcome = dest.send(SUB, "event", [change(f"p{i}@example.com") for i in range(200)])
+        elapsed = time.monotonic() - start
+        assert outcome.rejected == {} and len(fake.events) == 200
+        assert 429 not in fake.statuses()
+        assert elapsed < 5, elapsed
+        assert dest.http.bucket.rate == 10  # the list calls' bucket is untouched

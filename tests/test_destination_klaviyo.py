@@ -122,12 +122,12 @@ def test_partial_failures_map_to_batch_indexes_with_the_vendors_reason(fake):
 
 def test_unknown_list_stops_the_sync_instead_of_rejecting_records(fake):
     dest = klaviyo(fake)
-    with pytest.raises(NotFound, match="list id"):
+    with pytest.raises(NotFound, match="list .NoSuchList. does not exist"):
         dest.send(subscription("NoSuchList", "s", "klaviyo"), "add", [change("a@x.com")])
 
 
 def test_rate_limit_honours_retry_after(fake):
-    fake.rate = (3, 1.0)
+    fake.family_rates = {"profiles": ((3, 1.0),)}
     dest = klaviyo(fake)
     ok = httpx.get(f"{fake.base_url}/api/profiles/", params={"filter": 'equals(email,"a@x.com")'},
                    headers=dest.headers())
@@ -215,3 +215,75 @@ def test_batches_sent_from_several_threads_share_clients_and_cache(fake):
     assert all(o.rejected == {} for o in outcomes)
     assert fake_klaviyo.members(fake, LIST) == {c.identifier for batch in batches for c in batch}
     assert len(dest.profile_ids) == 80
+
+
+# --- bulk profile import jobs ------------------------------------------------------------------------
+def test_large_adds_go_through_a_bulk_import_job_and_its_failures_become_rejections(fake):
+    dest = klaviyo(fake)
+    assert dest.batch_size_for("add") == 10_000 and dest.batch_size_for("remove") == 1000
+    emails = [f"p{i}@x.com" for i in range(150)]
+    batch = [change(e, fields={"first_name": "Ann", "plan": "gold"}) for e in emails]
+    batch[7] = change("not-an-email")
+    outcome = dest.send(SUB, "add", batch)
+    assert outcome.rejected == {7: "import error invalid: Invalid email address: not-an-email"}
+    assert fake_klaviyo.members(fake, LIST) == set(emails) - {emails[7]}
+    assert fake.requests_to("POST", "/profile-import") == []  # no per-profile upserts
+    assert len(fake.requests_to("POST", "/profile-bulk-import-jobs")) == 1
+    polls = fake.requests_to("GET", r"/profile-bulk-import-jobs/[^/]+/?$")
+    assert len(polls) == fake_klaviyo.POLLS_TO_FINISH  # polled until complete
+    assert len(fake.requests_to("GET", "/import-errors")) == 1
+    assert profile(fake, "p3@x.com")["properties"] == {"plan": "gold"}
+    assert profile(fake, "p3@x.com")["first_name"] == "Ann"
+    # small batches keep the per-profile upsert, as Klaviyo asks
+    dest.send(SUB, "add", [change("small@x.com")])
+    assert len(fake.requests_to("POST", "/profile-import")) == 1
+
+
+def test_the_fake_holds_the_bulk_job_limits(fake):
+    headers = klaviyo(fake).headers()
+
+    def job(profiles, lists=(LIST,)):
+        body = {"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": profiles}},
+                         "relationships": {"lists": {"data": [{"type": "list", "id": i} for i in lists]}}}}
+        return httpx.post(f"{fake.base_url}/api/profile-bulk-import-jobs/", json=body, headers=headers, timeout=30)
+
+    one = {"type": "profile", "attributes": {"email": "a@x.com"}}
+    assert job([one] * 10_001).status_code == 400
+    assert job([{"type": "profile", "attributes": {"email": "b@x.com", "properties": {"x": "y" * 110_000}}}]
+               ).status_code == 400
+    big = [{"type": "profile", "attributes": {"email": f"{i}@x.com", "properties": {"x": "y" * 90_000}}}
+           for i in range(60)]
+    assert job(big).status_code == 413
+    assert job([one], lists=("NoSuchList",)).status_code == 404
+    created = job([one])
+    assert created.status_code == 202 and created.json()["data"]["attributes"]["status"] == "queued"
+    job_id = created.json()["data"]["id"]
+    states = [httpx.get(f"{fake.base_url}/api/profile-bulk-import-jobs/{job_id}/", headers=headers).json()
+              ["data"]["attributes"]["status"] for _ in range(2)]
+    assert states == ["processing", "complete"]
+    bad_page = httpx.get(f"{fake.base_url}/api/profile-bulk-import-jobs/{job_id}/import-errors/",
+                         params={"page[size]": "101"}, headers=headers)
+    assert bad_page.status_code == 400
+
+
+def test_a_bulk_job_for_an_unknown_list_stops_the_sync(fake):
+    with pytest.raises(NotFound, match="list 'NoSuchList' does not exist"):
+        klaviyo(fake).send(subscription("NoSuchList", "s", "klaviyo"), "add",
+                           [change(f"p{i}@x.com") for i in range(100)])
+    assert len(fake.requests_to("POST", "/profile-bulk-import-jobs")) == 1
+
+
+def test_list_endpoints_are_held_to_10_per_second_and_150_per_minute(fake):
+    """The fake refuses the 11th list call in a second and the 151st in a minute (x-klaviyo-ratelimit);
+    the client's bucket for them never gets there."""
+    headers = klaviyo(fake).headers()
+    fake.family_rates = {"lists": ((10, 1.0), (12, 60.0))}  # the steady window scaled down for test time
+    url = f"{fake.base_url}/api/lists/{LIST}/relationships/profiles/"
+    statuses = [httpx.post(url, json={"data": []}, headers=headers).status_code for _ in range(11)]
+    assert statuses[:10] == [204] * 10 and statuses[10] == 429
+    time.sleep(1.05)
+    statuses = [httpx.post(url, json={"data": []}, headers=headers).status_code for _ in range(3)]
+    assert statuses == [204, 204, 429]  # the minute's window is full although the second's is not
+    bucket = Klaviyo.rate
+    burst, refill = bucket.requests, bucket.requests / bucket.per_seconds
+    assert burst + refill <= 10 and burst + 60 * refill <= 150

@@ -10,6 +10,7 @@ import pytest
 from fakes import sender as fake_module
 from fakes.sender import API_TOKEN, LIST
 from helpers.fast_destinations import change, fast, pointed_at, serving, subscription
+from segwarehouse.sync.destinations.replies import UnknownList
 from segwarehouse.sync.destinations.sender import INVALID_EMAIL, Sender, seconds_until
 from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected
@@ -154,7 +155,7 @@ def test_wrong_token_gives_a_clear_error_without_the_token(fake):
 
 
 def test_unknown_group_stops_instead_of_rejecting_everyone(fake):
-    with pytest.raises(GaveUp, match="group nope not found"):
+    with pytest.raises(UnknownList, match="group 'nope' does not exist"):
         destination(fake).send(subscription("nope"), "add", [change("a@example.com")])
 
 

@@ -8,6 +8,7 @@ import pytest
 from fakes import sendpulse as fake_module
 from fakes.sendpulse import CLIENT_SECRET, LIST
 from helpers.fast_destinations import change, fast, pointed_at, serving, subscription
+from segwarehouse.sync.destinations.replies import UnknownList
 from segwarehouse.sync.destinations.sendpulse import SendPulse
 from segwarehouse.sync.http import GaveUp
 from segwarehouse.sync.records import Rejected
@@ -142,7 +143,7 @@ def test_people_without_an_email_are_rejected_by_index_and_the_rest_sent(fake):
 def test_unknown_address_book_stops_instead_of_rejecting_everyone(fake):
     with pytest.raises(GaveUp) as raised:
         destination(fake).send(subscription("999"), "add", [change("a@example.com")])
-    assert "address book 999 not found" in str(raised.value)
+    assert isinstance(raised.value, UnknownList) and "address book '999' does not exist" in str(raised.value)
     with pytest.raises(GaveUp):
         destination(fake).send(subscription("not-a-number"), "add", [change("a@example.com")])
 

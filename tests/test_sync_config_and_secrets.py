@@ -116,7 +116,7 @@ def test_secrets_never_appear_in_output_logs_artifacts_or_errors(tmp_path):
             if "--dry-run" not in args:
                 assert done.returncode == 1  # `bad` fails: 401
         text = "\n".join(outputs)
-        assert "Customer.io refused add_customers" in text or "check site_id and api_key" in text
+        assert "Customer.io refused" in text or "check site_id and api_key" in text or "check api_key" in text
         assert "would add 8" in text and '"event": "sync_summary"' in text
         for secret in secrets:
             assert secret not in text
@@ -159,3 +159,26 @@ def test_a_customerio_site_id_may_be_literal_but_the_api_key_may_not(tmp_path):
     done = cli(root, "validate")
     assert done.returncode == 2
     assert "segwarehouse.yml:4: destination 'cio': `api_key` is a secret" in " ".join(done.stderr.split())
+
+
+def test_secrets_are_data_on_each_class_and_checked_per_value(tmp_path):
+    """Each destination class declares its secrets; a published identifier (Customer.io's site_id) may be
+    literal, while a literal key is caught even on a line where another setting uses env_var()."""
+    from segwarehouse.sync.destinations import TYPES, destination_class
+
+    for kind in TYPES:
+        assert "secret_settings" in vars(destination_class(kind)), kind  # declared, not inherited
+    assert destination_class("customerio").secret_settings == ("api_key",)
+    root = tmp_path / "p"
+    (root / "segments").mkdir(parents=True)
+    (root / "segwarehouse.yml").write_text(
+        "name: t\npeople: {table: main.users, key: user_id, identifiers: {email: email}}\ndestinations:\n"
+        "  cio: {type: customerio, site_id: 3a8f2c1d9e, api_key: \"{{ env_var('CIO_API_KEY') }}\"}\n"
+        "  kl: {type: klaviyo, api_key: pk_literal, base_url: \"{{ env_var('KL_URL') }}\"}\n"
+        "  it:\n    type: iterable\n    api_key: literal-key  # not env_var('X')\n")
+    done = cli(root, "validate", env={"CIO_API_KEY": "k1", "KL_URL": "http://x"})
+    err = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "segwarehouse.yml:5: destination 'kl': `api_key` is a secret" in err
+    assert "segwarehouse.yml:8: destination 'it': `api_key` is a secret" in err
+    assert "'cio'" not in err

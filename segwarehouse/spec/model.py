@@ -161,6 +161,10 @@ class SyncSpec:
     on_enter: str = "add"
     on_exit: str = "remove"
     line: Optional[int] = field(default=None, compare=False)
+    splits: Optional[tuple[str, ...]] = None          # only members in these split groups (SPEC section 8)
+    min_removals: Optional[int] = None                # mass-removal guard overrides of the destination's
+    max_removal_ratio: Optional[float] = None
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # key -> line, for later checks
 
 
 @dataclass

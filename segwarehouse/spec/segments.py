@@ -19,7 +19,7 @@ MAX_NAME = 52
 MAX_NAMES = 1_000  # fields (people columns carried along) and tags: each field is a column of the SQL
 SEGMENT_KEYS = ("name", "description", "tags", "owner", "enabled", "where", "static", "fields",
                 "splits", "sync", "tests")
-SYNC_KEYS = ("destination", "list", "on_enter", "on_exit")
+SYNC_KEYS = ("destination", "list", "on_enter", "on_exit", "splits", "min_removals", "max_removal_ratio")
 TEST_KEYS = ("name", "as_of", "given", "expect")
 
 
@@ -160,7 +160,7 @@ def _splits(raw: Any, ctx: Context, name: Optional[str], line: Optional[int]) ->
 
 def _sync(raw: Any, ctx: Context, line: Optional[int]) -> tuple[m.SyncSpec, ...]:
     if not isinstance(raw, list):
-        ctx.error(line, "`sync` is a list of {destination, list, on_enter, on_exit}")
+        ctx.error(line, "`sync` is a list of {destination, list, on_enter, on_exit, splits}")
         return ()
     result = []
     for i, item in enumerate(raw):
@@ -175,8 +175,24 @@ def _sync(raw: Any, ctx: Context, line: Optional[int]) -> tuple[m.SyncSpec, ...]
         if on_exit not in ("remove", "event", "ignore"):
             ctx.error(line_of(item, "on_exit"), "`on_exit` is remove, event or ignore")
         lst = item.get("list")
+        splits = item.get("splits")
+        if splits is not None and (not isinstance(splits, list) or not splits
+                                   or not all(isinstance(g, str) for g in splits)):
+            ctx.error(line_of(item, "splits"), "`splits` is a list of split group names, e.g. [variant_a]")
+            splits = None
+        floor = item.get("min_removals")
+        if floor is not None and (isinstance(floor, bool) or not isinstance(floor, int) or floor < 0):
+            ctx.error(line_of(item, "min_removals"), f"`min_removals` is a whole number, 0 or more, got {floor!r}")
+            floor = None
+        ratio = item.get("max_removal_ratio")
+        if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, (int, float))
+                                  or not 0 <= ratio <= 1):
+            ctx.error(line_of(item, "max_removal_ratio"), f"`max_removal_ratio` is a number from 0 to 1, got {ratio!r}")
+            ratio = None
         result.append(m.SyncSpec(item["destination"], None if lst is None else str(lst), on_enter, on_exit,
-                                 item_line))
+                                 item_line, None if splits is None else tuple(splits), floor,
+                                 None if ratio is None else float(ratio),
+                                 {key: line_of(item, key) or item_line for key in item}))
     return tuple(result)
 
 

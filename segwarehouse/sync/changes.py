@@ -4,11 +4,16 @@ the cursor, and the rejections table. No I/O here; the engine runs these through
 Net changes: per person, the latest change since the cursor wins. A person who entered and left again
 between two syncs is sent the removal too: a sync killed halfway may have added them already, and
 removing someone who is not in a list is harmless. People rejected before are sent their latest
-change again, whatever the cursor says."""
+change again, whatever the cursor says.
+
+A subscription with `splits` (SPEC section 8) sees only members whose split group is listed: a
+person's net change for it is their latest change while in a listed group, an exit when they were in
+a listed group during the window (or at the cursor) but are not now, and nothing otherwise. So moving
+from one group to another is an exit from one subscription and an entry into the other."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from sqlglot import exp
 
@@ -62,22 +67,44 @@ def _with_identifier(config: m.ProjectConfig, identifier: str, rows: exp.Select,
     return query
 
 
+def _in_groups(split: exp.Expression, splits: Optional[Sequence[str]]) -> Optional[exp.Expression]:
+    """Whether a row's split is one of the subscription's groups (None without `splits`: no condition)."""
+    if splits is None:
+        return None
+    return exp.In(this=split, expressions=[_s(group) for group in splits])
+
+
+def _all(*conditions: Optional[exp.Expression]) -> exp.Expression:
+    return exp.and_(*(c for c in conditions if c is not None))
+
+
 def _ranked(config: m.ProjectConfig, destination: str, segment: str, cursor: Optional[str], through: str,
-            with_rejections: bool) -> exp.Select:
+            with_rejections: bool, splits: Optional[Sequence[str]] = None) -> exp.Select:
     """Changes of the segment in (cursor, through], plus every change of previously rejected people,
-    ranked per person (rn = 1: the latest) with the first change of that window. (A window, not a
-    GROUP BY joined back to the log: DuckDB spills it under a memory_limit; the join did not.)"""
+    ranked per person (rn = 1: the latest) with the first change of that window and its split, and
+    (with `splits`) whether any of the person's rows in the window was in one of the groups. (A window,
+    not a GROUP BY joined back to the log: DuckDB spills it under a memory_limit; the join did not.)"""
     changes = exp.alias_(output_table(config.output_schema, CHANGES), "c", table=True)
     person = exp.Window(this=exp.RowNumber(), partition_by=[_col("person_id", "c")],
                         order=exp.Order(expressions=[exp.Ordered(this=_col("run_id", "c"), desc=True)]))
-    first = exp.Window(this=exp.FirstValue(this=_col("change", "c")), partition_by=[_col("person_id", "c")],
-                       order=exp.Order(expressions=[exp.Ordered(this=_col("run_id", "c"))]))
+    def first(column: str) -> exp.Window:
+        return exp.Window(this=exp.FirstValue(this=_col(column, "c")), partition_by=[_col("person_id", "c")],
+                          order=exp.Order(expressions=[exp.Ordered(this=_col("run_id", "c"))]))
+
+    by_split = []  # only with `splits`: the queries without them stay as they were
+    if splits is not None:
+        in_groups = exp.Case().when(_in_groups(_col("split", "c"), splits), exp.Literal.number(1)).else_(
+            exp.Literal.number(0))
+        by_split = [named(first("split"), "first_split"),
+                    named(exp.Window(this=exp.Max(this=in_groups), partition_by=[_col("person_id", "c")]),
+                          "in_groups")]
     rejected: exp.Expression = exp.false()
     if with_rejections:
         rejected = exp.Not(this=exp.Is(this=_col("person_id", "r"), expression=exp.null()))
     query = exp.select(
         *(_col(c, "c") for c in ("person_id", "change", "changed_at", "run_id", "split", "fields")),
-        named(person, "rn"), named(first, "first_change"), named(rejected.copy(), "rejected")).from_(changes)
+        named(person, "rn"), named(first("change"), "first_change"), *by_split,
+        named(rejected.copy(), "rejected")).from_(changes)
     window = _col("run_id", "c") <= _s(through)
     if cursor is not None:
         since: exp.Expression = _col("run_id", "c") > _s(cursor)
@@ -92,22 +119,37 @@ def _ranked(config: m.ProjectConfig, destination: str, segment: str, cursor: Opt
     return query.where(exp.and_(_col("segment", "c").eq(_s(segment)), window))
 
 
+def _net_change(splits: Optional[Sequence[str]]) -> exp.Expression:
+    """The change a subscription sees for a person's latest row (NULL: none, see the module doc)."""
+    change = _col("change", "n")
+    if splits is None:
+        return change
+    now_in = exp.and_(change.neq(_s("exited")), _in_groups(_col("split", "n"), splits))
+    return (exp.Case().when(now_in, change.copy())
+            .when(_col("in_groups", "n").eq(exp.Literal.number(1)), _s("exited")).else_(exp.null()))
+
+
 def pending_query(config: m.ProjectConfig, destination: str, segment: str, identifier: str,
                   cursor: Optional[str], through: str, with_rejections: bool = True,
-                  full: bool = False, ordered: bool = True) -> exp.Select:
+                  full: bool = False, ordered: bool = True,
+                  splits: Optional[Sequence[str]] = None) -> exp.Select:
     """Rows of COLUMNS: the net change of every person since the cursor, ordered by change then person
     (a stable order: a resent batch holds the same records). With full=True, every current member as
     'entered' plus the net exits since the cursor, so nothing pending is skipped. ordered=False skips
     the sort (a second faster on a million) for destinations whose batches need not be the same on
-    a resend."""
-    ranked = _ranked(config, destination, segment, cursor, through, with_rejections).subquery("n")
-    net = _with_identifier(config, identifier, ranked, _col("change", "n"), "n").where(
+    a resend. `splits` limits it to members of those split groups."""
+    ranked = _ranked(config, destination, segment, cursor, through, with_rejections, splits).subquery("n")
+    change = _net_change(splits)
+    net = _with_identifier(config, identifier, ranked, change, "n").where(
         _col("rn", "n").eq(exp.Literal.number(1)))
+    if splits is not None:
+        net = net.where(exp.Not(this=exp.Is(this=change.copy(), expression=exp.null())))
     if full:
-        net = net.where(_col("change", "n").eq(_s("exited")))
+        net = net.where(change.copy().eq(_s("exited")))
         members = exp.alias_(output_table(config.output_schema, MEMBERS), "mm", table=True)
         current = exp.select(_col("person_id"), named(_col("entered_at"), "changed_at"), _col("run_id"),
-                             _col("split"), _col("fields")).from_(members).where(_col("segment").eq(_s(segment)))
+                             _col("split"), _col("fields")).from_(members).where(
+            _all(_col("segment").eq(_s(segment)), _in_groups(_col("split"), splits)))
         everyone = _with_identifier(config, identifier, current.subquery("n"), _s("entered"), "n")
         union = exp.union(net, everyone, distinct=False).subquery("u")
         query = exp.select(*(_col(c, "u") for c in COLUMNS)).from_(union)
@@ -146,27 +188,30 @@ def count_upper_bound(config: m.ProjectConfig, destination: str, segment: str, c
 
 
 def removals_of_members(config: m.ProjectConfig, destination: str, segment: str, cursor: Optional[str],
-                        through: str, with_rejections: bool) -> exp.Select:
+                        through: str, with_rejections: bool, splits: Optional[Sequence[str]] = None) -> exp.Select:
     """How many pending removals take out someone who was a member at the cursor (their first change
-    since is not `entered`): the numerator of the mass-removal ratio. People who came and went between
-    two syncs do not count: their removal empties nothing that the list held."""
-    ranked = _ranked(config, destination, segment, cursor, through, with_rejections).subquery("n")
-    return exp.select(exp.Count(this=exp.Star())).from_(ranked).where(exp.and_(
-        _col("rn", "n").eq(exp.Literal.number(1)), _col("change", "n").eq(_s("exited")),
-        _col("first_change", "n").neq(_s("entered"))))
+    since is not `entered`, and, with `splits`, it was in one of the groups): the numerator of the
+    mass-removal ratio. People who came and went between two syncs do not count: their removal empties
+    nothing that the list held."""
+    ranked = _ranked(config, destination, segment, cursor, through, with_rejections, splits).subquery("n")
+    return exp.select(exp.Count(this=exp.Star())).from_(ranked).where(_all(
+        _col("rn", "n").eq(exp.Literal.number(1)), _net_change(splits).eq(_s("exited")),
+        _col("first_change", "n").neq(_s("entered")), _in_groups(_col("first_split", "n"), splits)))
 
 
-def members_at(config: m.ProjectConfig, segment: str, cursor: Optional[str]) -> exp.Select:
-    """How many people were members as of the cursor: what the destination's list held after the last
-    acknowledged sync (the base of the mass-removal ratio)."""
+def members_at(config: m.ProjectConfig, segment: str, cursor: Optional[str],
+               splits: Optional[Sequence[str]] = None) -> exp.Select:
+    """How many people were members as of the cursor (in one of `splits`' groups, when given): what the
+    destination's list held after the last acknowledged sync (the base of the mass-removal ratio)."""
     changes = output_table(config.output_schema, CHANGES)
     person = exp.Window(this=exp.RowNumber(), partition_by=[_col("person_id")],
                         order=exp.Order(expressions=[exp.Ordered(this=_col("run_id"), desc=True)]))
-    ranked = (exp.select(_col("change"), named(person, "rn")).from_(changes)
+    ranked = (exp.select(_col("change"), _col("split"), named(person, "rn")).from_(changes)
               .where(exp.and_(_col("segment").eq(_s(segment)), _col("run_id") <= _s(cursor or ""))))
     q = ranked.subquery("q")
     return exp.select(exp.Count(this=exp.Star())).from_(q).where(
-        exp.and_(_col("rn", "q").eq(exp.Literal.number(1)), _col("change", "q").neq(_s("exited"))))
+        _all(_col("rn", "q").eq(exp.Literal.number(1)), _col("change", "q").neq(_s("exited")),
+             _in_groups(_col("split", "q"), splits)))
 
 
 def latest_run(config: m.ProjectConfig, segment: str) -> exp.Select:

@@ -1,11 +1,13 @@
 """Load-time checks of `destinations:` (segwarehouse.yml) and of the segments' `sync:` entries, so a
 typo is a FILE:LINE error (exit 2) before anything is sent, never a failure halfway through a sync.
 
-Secrets (each destination type declares which settings are secrets) must be written as
-`{{ env_var('NAME') }}`: the check reads the unrendered line of the setting. A missing env var is
+Secrets (each destination class declares which of its settings are secrets, as `secret_settings`;
+identifiers a vendor publishes, such as Customer.io's site_id, are not) must be written as
+`{{ env_var('NAME') }}`: the check reads the setting's unrendered value on its line. A missing env var is
 reported by the renderer as a FILE:LINE error naming the variable."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -63,7 +65,7 @@ def check_destinations(raw: Any, source_lines: Sequence[str], people: m.People, 
                 problems.add(FILE, line, f"destination '{name}': {kind} needs `{key}`")
         for key in cls.secret_settings:
             key_line = line_of(settings, key)
-            if key in settings and key_line and "env_var(" not in _line(source_lines, key_line):
+            if key in settings and key_line and not _from_env_var(_line(source_lines, key_line), key):
                 problems.add(FILE, key_line, f"destination '{name}': `{key}` is a secret; write it as "
                                              f"\"{{{{ env_var('SOME_NAME') }}}}\" and export SOME_NAME")
         _check_numbers(name, settings, problems)
@@ -82,6 +84,15 @@ def check_destinations(raw: Any, source_lines: Sequence[str], people: m.People, 
                                       f"{hint}; usable here: {', '.join(usable) or 'none'}")
 
 
+def _from_env_var(line: str, key: str) -> bool:
+    """Whether the unrendered value of `key` on this line is an env_var() template. The value itself is
+    read (block or flow style), so a literal key next to another setting's env_var() on the same line,
+    or behind a comment, is still caught."""
+    pattern = rf"""(?:^|[\s{{,]){re.escape(key)}\s*:\s*("[^"]*"|'[^']*'|[^,}}#]*)"""
+    match = re.search(pattern, line)
+    return bool(match) and re.search(r"\{\{\s*env_var\(", match.group(1)) is not None
+
+
 def _line(lines: Sequence[str], number: int) -> str:
     return lines[number - 1] if 0 < number <= len(lines) else ""
 
@@ -96,13 +107,27 @@ def _check_numbers(name: str, settings: dict, problems: Problems) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             problems.add(FILE, line_of(settings, key),
                          f"destination '{name}': `{key}` is a number from {low:g} to {high:g}, got {value!r}")
+    floor = settings.get("min_removals")
+    if floor is not None and (isinstance(floor, bool) or not isinstance(floor, int) or floor < 0):
+        problems.add(FILE, line_of(settings, "min_removals"),
+                     f"destination '{name}': `min_removals` is a whole number, 0 or more, got {floor!r}")
 
 
 def check_subscriptions(segments: dict[str, m.Segment], destinations: dict[str, dict], problems: Problems) -> None:
-    """Every `sync:` entry names a declared destination, and a list where the destination needs one."""
+    """Every `sync:` entry names a declared destination, a list where the destination needs one, and
+    only split groups its segment has."""
     for segment in segments.values():
+        seen: set[str] = set()
         for sub in segment.sync:
             where = sub.line or segment.line
+            _check_splits(segment, sub, problems)
+            if sub.destination in seen:
+                # the sync cursor is kept per (destination, segment): a second entry would never send
+                problems.add(segment.file, where, f"segment '{segment.name}' syncs to '{sub.destination}' twice; "
+                                                  "one entry per destination (for a second list, e.g. one per "
+                                                  "split group, declare a second destination with the same "
+                                                  "settings)")
+            seen.add(sub.destination)
             settings = destinations.get(sub.destination)
             if settings is None:
                 declared = f"; declared: {', '.join(destinations)}" if destinations else \
@@ -140,3 +165,20 @@ def subscription_warnings(segments: dict[str, m.Segment], destinations: dict[str
         for message in cls.subscription_warnings(name, settings, sorted(set(lists))):
             warnings.append(Problem(FILE, line_of(destinations, name), message))
     return warnings
+
+
+def _check_splits(segment: m.Segment, sub: m.SyncSpec, problems: Problems) -> None:
+    if sub.splits is None:
+        return
+    where = sub.lines.get("splits") or sub.line or segment.line
+    if segment.splits is None:
+        problems.add(segment.file, where, f"segment '{segment.name}': the sync to '{sub.destination}' has "
+                                          "`splits`, but the segment has none; add `splits:` to the segment "
+                                          "or remove it from the `sync:` entry")
+        return
+    groups = [group for group, _ in segment.splits.groups]
+    for group in sub.splits:
+        if group not in groups:
+            problems.add(segment.file, where, f"segment '{segment.name}': unknown split group '{group}' in the "
+                                              f"sync to '{sub.destination}'{did_you_mean(group, groups)}; "
+                                              f"groups: {', '.join(groups)}")

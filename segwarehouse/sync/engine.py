@@ -33,10 +33,16 @@ from ..project.loader import LoadedProject
 from . import changes as q
 from .destinations import destination_for
 from .destinations.base import Destination
+from .destinations.replies import UnknownList
 from .http import GaveUp
 from .records import ADD, EVENT, REMOVE, Change, Rejected, Subscription
 
 DEFAULT_MAX_REMOVAL_RATIO = 0.5
+# The guard's floor: removing this many members or fewer never stops a sync, whatever the ratio. A
+# short-window segment (a 3-day trial) turns a small list over completely between two syncs, and ten
+# people wrongly removed are a nuisance, not an incident; a broken upstream table empties lists of
+# hundreds or thousands, which stay guarded. Settable per destination and per `sync:` entry.
+DEFAULT_MIN_REMOVALS = 10
 SAMPLE = 5
 PROGRESS_SECONDS = 0.5
 FETCH = 10_000  # rows per fetch from the warehouse (bounded memory)
@@ -91,7 +97,8 @@ class SyncEngine:
         for name in segments:
             for spec in self.project.segments[name].sync:
                 if destination is None or spec.destination == destination:
-                    subs.append(Subscription(name, spec.destination, spec.list, spec.on_enter, spec.on_exit))
+                    subs.append(Subscription(name, spec.destination, spec.list, spec.on_enter, spec.on_exit,
+                                             spec.splits, spec.min_removals, spec.max_removal_ratio))
         return subs
 
     def destination(self, name: str) -> Destination:
@@ -154,7 +161,7 @@ class SyncEngine:
         if not self.full and cursor is not None and through <= cursor and not retry:
             return  # up to date
         pending = q.pending_query(self.config, sub.destination, sub.segment, dest.identifier, cursor, through,
-                                  with_rejections, self.full, dest.ordered)
+                                  with_rejections, self.full, dest.ordered, sub.splits)
         # open the destination's client while the warehouse works (the query releases the GIL)
         opening = threading.Thread(target=_quietly, args=(dest.connect,), daemon=True)
         if not self.dry_run:
@@ -192,14 +199,29 @@ class SyncEngine:
         removals of members / the members the list held after the last acknowledged sync."""
         if cursor is None or self.allow_mass_removal:
             return
-        ratio = float(dest.settings.get("max_removal_ratio", DEFAULT_MAX_REMOVAL_RATIO))
+        ratio, floor = self.guard_settings(sub, dest)
         removals = self._scalar(q.removals_of_members(self.config, sub.destination, sub.segment, cursor, through,
-                                                      with_rejections)) or 0
-        before = self._scalar(q.members_at(self.config, sub.segment, cursor)) or 0
+                                                      with_rejections, sub.splits)) or 0
+        if removals <= floor:
+            return
+        before = self._scalar(q.members_at(self.config, sub.segment, cursor, sub.splits)) or 0
         if before and removals / before > ratio:
+            where = f"list '{sub.list}' of '{sub.destination}'" if sub.list is not None else f"'{sub.destination}'"
             raise Stopped(f"would remove {removals:,} of {before:,} member(s) ({removals / before:.0%}) from "
-                          f"'{sub.destination}' (list {sub.list}), above its max_removal_ratio {ratio:g}; nothing "
-                          "was sent. If this is intended, run again with --allow-mass-removal")
+                          f"{where}, above max_removal_ratio {ratio:g} (guarded above min_removals {floor}); "
+                          "nothing was sent. If this is intended, run again with --allow-mass-removal, or raise "
+                          "max_removal_ratio / min_removals on this `sync:` entry or the destination")
+
+    @staticmethod
+    def guard_settings(sub: Subscription, dest: Destination) -> tuple[float, int]:
+        """(max_removal_ratio, min_removals): the `sync:` entry's, else the destination's, else the defaults."""
+        ratio = sub.max_removal_ratio
+        if ratio is None:
+            ratio = float(dest.settings.get("max_removal_ratio", DEFAULT_MAX_REMOVAL_RATIO))
+        floor = sub.min_removals
+        if floor is None:
+            floor = int(dest.settings.get("min_removals", DEFAULT_MIN_REMOVALS))
+        return ratio, floor
 
     def _changes(self, pending: exp.Select, sub: Subscription, by_key: bool) -> Iterator[tuple[str, Change]]:
         """(action, Change) for every warehouse row that asks for one (on_exit: ignore skips exits).
@@ -262,6 +284,10 @@ class SyncEngine:
                 return  # a batch still queued when the command was interrupted is not sent
             try:
                 refused = deliver(action, batch)
+            except UnknownList as e:
+                with lock:
+                    failure.append(f"{e}; check `list:` of this `sync:` entry ({self._entry(sub)})")
+                return
             except GaveUp as e:
                 with lock:
                     failure.append(str(e))
@@ -300,7 +326,7 @@ class SyncEngine:
 
             buffers: dict[str, list[Change]] = {ADD: [], REMOVE: [], EVENT: []}
             pending = result.pending
-            size = dest.batch_size
+            sizes = {action: dest.batch_size_for(action) for action in buffers}
             for action, change in stream:
                 if change.identifier is None:
                     rejections.append((change, self._no_identifier(dest, change)))
@@ -309,7 +335,7 @@ class SyncEngine:
                     continue
                 buffer = buffers[action]
                 buffer.append(change)
-                if len(buffer) >= size:
+                if len(buffer) >= sizes[action]:
                     if failure:
                         break
                     pending[action] = pending.get(action, 0) + len(buffer)
@@ -331,6 +357,14 @@ class SyncEngine:
         if failure:
             raise Stopped(f"{failure[0]}; the cursor stays where it was and the next sync resends these changes")
         return rejections
+
+    def _entry(self, sub: Subscription) -> str:
+        """FILE:LINE of the segment's `sync:` entry for this subscription."""
+        segment = self.project.segments[sub.segment]
+        for spec in segment.sync:
+            if spec.destination == sub.destination and spec.list == sub.list and spec.line:
+                return f"{segment.file}:{spec.line}"
+        return segment.location
 
     def _no_identifier(self, dest: Destination, change: Change) -> str:
         column = self.config.people.column_for(dest.identifier)

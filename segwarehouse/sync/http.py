@@ -80,7 +80,8 @@ class Http:
         try:
             import httpx  # imported when a destination first sends: loading a project stays fast
         except ImportError:
-            raise SegwarehouseError("HTTP destinations need httpx: pip install 'segwarehouse[sync]'") from None
+            raise SegwarehouseError("HTTP destinations need httpx (a dependency of segwarehouse): "
+                                    "pip install 'httpx>=0.27'") from None
 
         self.client = httpx.Client(base_url=base_url, headers=headers, auth=auth, timeout=timeout)
         self.bucket = TokenBucket(limit, sleep=sleep) if limit else None

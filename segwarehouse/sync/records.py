@@ -33,6 +33,9 @@ class Subscription:
     list: Optional[str]
     on_enter: str = "add"     # add | event
     on_exit: str = "remove"   # remove | event | ignore
+    splits: Optional[tuple[str, ...]] = None    # only members in these split groups count as members
+    min_removals: Optional[int] = None          # the mass-removal guard's settings for this entry
+    max_removal_ratio: Optional[float] = None
 
 
 @dataclass

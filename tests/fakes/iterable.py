@@ -2,8 +2,11 @@
 Api-Key header; 200 with successCount / failCount / failedUpdates for list calls; {"msg","code","params"}
 errors (400 BadParams above 1000 subscribers, 401 BadApiKey, 429 RateLimitExceeded).
 
-Assumptions where Iterable's docs are silent: an unknown list id answers 404, and unsubscribing an
-unknown user is reported in failedUpdates.notFoundEmails / notFoundUserIds."""
+An unknown list id is a 400 (Iterable's API docs list only 200/400/401 for the list calls, and its
+error codes include NotFound; DESTINATIONS.md Corrections). Assumptions where Iterable's docs are
+silent: the 400's exact code and message, and that unsubscribing an unknown user is reported in
+failedUpdates.notFoundEmails / notFoundUserIds. events/track has a window of its own: about 2,000
+requests/s per project (Iterable API docs, rate limits), far above the list calls'."""
 from __future__ import annotations
 
 import re
@@ -26,6 +29,10 @@ def error(status: int, code: str, msg: str, params: Any = None) -> Response:
 
 class FakeIterable(FakeServer):
     rate = (10, 1.0)
+    family_rates = {"events": ((2000, 1.0),)}  # events/track: ~2,000 requests/s per project (Iterable docs)
+
+    def family_of(self, request: Request) -> Optional[str]:
+        return "events" if request.path.startswith("/api/events/") else None
 
     def __init__(self, faults: Optional[Faults] = None, lists: tuple[str, ...] = (LIST,)):
         super().__init__(faults)
@@ -58,8 +65,8 @@ class FakeIterable(FakeServer):
         data = request.json()
         if not isinstance(data, dict) or not isinstance(data.get("listId"), int):
             return error(400, "BadParams", "listId must be an integer")
-        if data["listId"] not in self.lists:
-            return error(404, "NotFound", f"List {data['listId']} does not exist")
+        if data["listId"] not in self.lists:  # a 400, not a 404: the list calls document 200/400/401 only
+            return error(400, "NotFound", f"List {data['listId']} does not exist")
         subscribers = data.get("subscribers")
         if not isinstance(subscribers, list):
             return error(400, "BadParams", "subscribers must be a list")

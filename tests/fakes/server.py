@@ -81,6 +81,9 @@ def vars_of(cls: type) -> dict[str, Any]:
 
 class FakeServer:
     rate: Optional[tuple[int, float]] = None  # (requests, per seconds), fixed windows like the vendors
+    # vendors whose endpoint families have limits of their own (e.g. 10/s and 150/min): family ->
+    # fixed windows that must all allow a request; family_of() says which family a request is in
+    family_rates: dict[str, tuple[tuple[int, float], ...]] = {}
 
     def __init__(self, faults: Optional[Faults] = None):
         self.faults = faults or Faults()
@@ -90,6 +93,7 @@ class FakeServer:
         # before the answer is written
         self.log: list[tuple[str, str, Optional[int]]] = []
         self.window_start, self.window_count = time.monotonic(), 0
+        self.windows: dict[tuple[str, int], list[float]] = {}  # (family, window) -> [start, count]
         self.routes = [(fn.route[0], fn.route[1], getattr(self, name))
                        for name, fn in vars_of(type(self)).items() if hasattr(fn, "route")]
         self.httpd = _Server(("127.0.0.1", 0), self._handler())
@@ -111,6 +115,10 @@ class FakeServer:
         """Headers the vendor puts on every response (none by default)."""
         return {}
 
+    def family_of(self, request: Request) -> Optional[str]:
+        """The endpoint family of a request with limits in `family_rates` (None: the server's `rate`)."""
+        return None
+
     # --- lifecycle -----------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
@@ -129,6 +137,7 @@ class FakeServer:
         """This server without its rate window, for end-to-end sync tests (tests that want one set
         `rate`); injected 429s still come through `faults`."""
         self.rate = None
+        self.family_rates = {}
         return self
 
     def requests_to(self, method: str, pattern: str) -> list[tuple[str, str, Optional[int]]]:
@@ -140,6 +149,23 @@ class FakeServer:
             return [status for _, _, status in self.log]
 
     # --- dispatch ------------------------------------------------------------------------------
+    def _family_rate(self, family: str) -> tuple[bool, int, float]:
+        """Like _rate, over every window of the family: refused when any is full."""
+        now = time.monotonic()
+        states = []
+        for index, (limit, per) in enumerate(self.family_rates[family]):
+            state = self.windows.setdefault((family, index), [now, 0])
+            if now - state[0] >= per:
+                state[0], state[1] = now, 0
+            states.append((state, limit, per - (now - state[0])))
+        full = [reset for state, limit, reset in states if state[1] >= limit]
+        if full:
+            return False, 0, max(full)
+        for state, _, _ in states:
+            state[1] += 1
+        remaining, reset_in = min((limit - state[1], reset) for state, limit, reset in states)
+        return True, remaining, reset_in
+
     def _rate(self) -> tuple[bool, int, float]:
         """(allowed, remaining, seconds to reset) in the current fixed window."""
         if not self.rate:
@@ -168,7 +194,11 @@ class FakeServer:
             if draw < f.drop:
                 return None
             draw -= f.drop
-            allowed, remaining, reset_in = self._rate()
+            family = self.family_of(request)
+            if family is not None and family in self.family_rates:
+                allowed, remaining, reset_in = self._family_rate(family)
+            else:
+                allowed, remaining, reset_in = self._rate()
             if not allowed or draw < f.too_many:
                 return self.rate_limited(reset_in if not allowed else 1.0)
             draw -= f.too_many

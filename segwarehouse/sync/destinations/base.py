@@ -42,7 +42,8 @@ class Destination:
     # settings every destination takes (SPEC section 8); max_attempts and backoff tune retries,
     # batch_size lowers the vendor's limit (never raises it)
     common_settings: ClassVar[tuple[str, ...]] = ("type", "base_url", "timeout", "max_removal_ratio",
-                                                  "identifier", "max_attempts", "backoff", "batch_size")
+                                                  "min_removals", "identifier", "max_attempts", "backoff",
+                                                  "batch_size")
 
     def __init__(self, name: str, settings: dict[str, Any]):
         self.name = name
@@ -89,6 +90,15 @@ class Destination:
     def retry_after(self, response: httpx.Response) -> Optional[float]:
         """How long the vendor asked us to wait (override for vendor reset headers)."""
         return retry_after_header(response)
+
+    def batch_size_for(self, action: str) -> int:
+        """Most changes one send() of this action may be given (Klaviyo's bulk adds take more)."""
+        return self.batch_size
+
+    def unknown_list(self, response: httpx.Response) -> bool:
+        """Whether the vendor answered "this list does not exist" (replies.check_list stops the sync on
+        it). A 404 by default; vendors that answer 400 for an unknown list override this."""
+        return response.status_code == 404
 
     @classmethod
     def check_settings(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:

@@ -29,7 +29,8 @@ class CsvFiles(Destination):
     optional_settings = ("columns",)  # fields written as columns of their own, e.g. [email, first_name]
     needs_list = False
     concurrency = 1  # rows are written in the order the warehouse gives them
-    common_settings = ("type", "max_removal_ratio", "identifier", "batch_size")
+    common_settings = ("type", "max_removal_ratio", "min_removals", "identifier", "batch_size")
+    secret_settings = ()  # no credentials: a local path
 
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)

@@ -4,20 +4,28 @@ then POST / DELETE /lists/{id}/relationships/profiles/ moves up to 1000 ids at o
 for the life of the destination (one sync). `event` actions create "Entered segment" / "Exited
 segment" events whose unique_id makes a resend a no-op.
 
+Large adds go through bulk profile import jobs instead (POST /profile-bulk-import-jobs/: up to 10,000
+profiles and 5 MB per job, 100 KB per profile; the job upserts them and adds them to the list): the
+per-profile upsert is limited to 75/s and 700/min, so a first sync of a million people would take a
+day. The job is polled until `complete`, and the profiles it could not import (GET .../import-errors,
+each with its original payload) become rejections. Small batches keep the per-profile upsert, as
+Klaviyo asks ("should not be used for updating a small number of profiles").
+
 Every request carries the pinned `revision` header; bodies and errors are JSON:API. Each endpoint
 family has its own documented rate (fixed windows per second and per minute), so each gets its own
 client; normal answers carry RateLimit-* headers and a 429 carries Retry-After (seconds)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Sequence
+import time
+from typing import Any, Iterator, Optional, Sequence
 
 import httpx
 
 from ..http import Http, RateLimit
 from ..records import ADD, EVENT, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body, check, clip, event_name, identified, iso_time, jsonable
+from .replies import body, check, check_list, clip, event_name, identified, iso_time, jsonable, stop
 
 REVISION = "2025-10-15"
 # people.identifiers names that are Klaviyo profile identifiers; anything else (key, ...) is external_id
@@ -28,14 +36,34 @@ PROFILE_ATTRIBUTES = {"email", "phone_number", "external_id", "first_name", "las
                       "title", "image", "locale"}
 FILTER_VALUES = 100  # most values one `any(...)` profile filter may hold
 LOOKUP_PAGE = 100    # most profiles one page may hold
+# bulk import jobs (klaviyo/openapi bulk_import_profiles.json): "up to 10,000 profiles per request",
+# "maximum allowed payload size is 5MB", "per-profile is 100KB"
+JOB_PROFILES = 10_000
+JOB_BYTES = 5 * 1024 * 1024 - 64 * 1024   # a margin for the envelope around the profiles
+PROFILE_BYTES = 100 * 1024
+BULK_FROM = 100          # adds of at least this many people in one batch go through a bulk job
+JOB_POLL = (0.5, 10.0)   # first and longest wait between polls of a job, in seconds
+JOB_TIMEOUT = 3600.0     # a job not complete after this long stops the sync (the cursor stays)
+ERRORS_PAGE = 100        # import-errors page[size]: "Min: 1. Max: 100."
 
+
+def fixed_windows(per_second: int, per_minute: int) -> RateLimit:
+    """A token bucket that never exceeds either of Klaviyo's fixed windows (a burst per second and a
+    steady rate per minute): capacity c and refill r with c + r <= per_second and c + 60 r <=
+    per_minute, with a 2% margin for requests that bunch up on the way."""
+    capacity = max(1, (60 * per_second - per_minute) // 59)
+    refill = (per_minute - capacity) / 60 * 0.98
+    return RateLimit(capacity, capacity / refill)
 
 class Klaviyo(Destination):
     type = "klaviyo"
-    batch_size = 1000
-    rate = RateLimit(10, 4.0)             # list relationships: 10/s burst, 150/min steady
-    profile_rate = RateLimit(75, 6.43)    # profile import and lookup: 75/s burst, 700/min steady
-    event_rate = RateLimit(350, 6.0)      # events: 350/s burst, 3500/min steady
+    batch_size = 1000                     # list relationships: at most 1000 profiles per call
+    bulk_batch_size = JOB_PROFILES        # adds, sent as bulk import jobs
+    # x-klaviyo-ratelimit of each operation (klaviyo/openapi): list relationships and bulk import jobs
+    # 10/s burst, 150/min steady; profile-import and get_profiles 75/s, 700/min; events 350/s, 3500/min
+    rate = fixed_windows(10, 150)
+    profile_rate = fixed_windows(75, 700)
+    event_rate = fixed_windows(350, 3500)
     default_base_url = "https://a.klaviyo.com/api"
     required_settings = ("api_key",)
     secret_settings = ("api_key",)
@@ -43,6 +71,14 @@ class Klaviyo(Destination):
     def __init__(self, name: str, settings: dict[str, Any]):
         super().__init__(name, settings)
         self.profile_ids: dict[str, str] = {}  # identifier -> Klaviyo profile id, for this sync
+
+    def batch_size_for(self, action: str) -> int:
+        if action == ADD and type(self).batch_size == self.batch_size:  # unless `batch_size` lowers it
+            return self.bulk_batch_size
+        return self.batch_size
+
+    def unknown_list(self, response: httpx.Response) -> bool:
+        return response.status_code == 404  # "A list with id ... does not exist" (404 not_found)
 
     @property
     def id_attribute(self) -> str:
@@ -72,6 +108,9 @@ class Klaviyo(Destination):
                 if reason:
                     outcome.rejected[index] = reason
             return outcome
+        if action == ADD and len(people) >= BULK_FROM:
+            outcome.rejected.update(self._bulk_import(subscription, people))
+            return outcome
         if action == ADD:
             ids = []
             for index, change in people.items():
@@ -91,9 +130,93 @@ class Klaviyo(Destination):
         data = [{"type": "profile", "id": profile_id} for profile_id in dict.fromkeys(ids)]
         response = self.http.request(method, f"/lists/{subscription.list}/relationships/profiles/",
                                      content=json.dumps({"data": data}))
-        check(self, response, missing=f"the list id ({subscription.list!r})")
+        check_list(self, response, subscription.list)
         if not response.is_success:
             raise Rejected(self._reason(response))
+
+    # --- bulk import jobs -----------------------------------------------------------------------
+    def _bulk_import(self, subscription: Subscription, people: dict[int, Change]) -> dict[int, str]:
+        """Import the people through jobs that also add them to the list; {index: reason} of those
+        Klaviyo could not import."""
+        rejected: dict[int, str] = {}
+        job: list[tuple[int, str]] = []  # (index, the profile as JSON)
+        size = 0
+        for index, change in people.items():
+            attributes, properties = self._profile_attributes(change)
+            item = json.dumps({"type": "profile", "attributes": {**attributes, "properties": properties}})
+            if len(item.encode()) > PROFILE_BYTES:
+                rejected[index] = "profile over Klaviyo's 100 KB per-profile limit (fields too large)"
+                continue
+            if job and (len(job) >= JOB_PROFILES or size + len(item) + 1 > JOB_BYTES):
+                rejected.update(self._run_job(subscription, job, people))
+                job, size = [], 0
+            job.append((index, item))
+            size += len(item.encode()) + 1
+        if job:
+            rejected.update(self._run_job(subscription, job, people))
+        return rejected
+
+    def _run_job(self, subscription: Subscription, job: list[tuple[int, str]],
+                 people: dict[int, Change]) -> dict[int, str]:
+        lists = {"data": [{"type": "list", "id": subscription.list}]}
+        payload = ('{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":['
+                   + ",".join(item for _, item in job) + ']}},"relationships":{"lists":'
+                   + json.dumps(lists) + "}}}")
+        response = self.http.request("POST", "/profile-bulk-import-jobs/", content=payload)
+        check_list(self, response, subscription.list)
+        if response.status_code != 202:
+            raise Rejected(f"bulk import job refused: {self._reason(response)}")
+        job_id = str(body(response)["data"]["id"])
+        state = self._wait_for(job_id)
+        failed = int(state.get("failed_count") or 0)
+        if not failed:
+            return {}
+        by_identifier = {str(people[index].identifier).strip().lower(): index for index, _ in job}
+        rejected: dict[int, str] = {}
+        for problem in self._import_errors(job_id):
+            attributes = problem.get("attributes") or {}
+            payload_attributes = ((attributes.get("original_payload") or {}).get("attributes") or {})
+            value = payload_attributes.get(self.id_attribute)
+            index = by_identifier.get(str(value).strip().lower()) if value is not None else None
+            if index is not None:
+                rejected[index] = clip(f"import error {attributes.get('code') or ''}: "
+                                       f"{attributes.get('detail') or attributes.get('title') or ''}")
+        if len(rejected) < failed:
+            # failures Klaviyo counted but that name nobody in this batch: refuse it, so the engine
+            # splits it down to the records that fail rather than acknowledge records that did not land
+            raise Rejected(f"bulk import job {job_id}: {failed - len(rejected)} failure(s) not attributable")
+        return rejected
+
+    def _wait_for(self, job_id: str) -> dict[str, Any]:
+        """The job's attributes once it is complete; GaveUp when it was cancelled or takes too long."""
+        wait, waited = JOB_POLL[0], 0.0
+        while True:
+            response = self.http.request("GET", f"/profile-bulk-import-jobs/{job_id}/")
+            check(self, response, missing=f"bulk import job {job_id}")
+            if not response.is_success:
+                raise Rejected(f"bulk import job {job_id}: {self._reason(response)}")
+            state = (body(response) or {}).get("data", {}).get("attributes") or {}
+            status = state.get("status")
+            if status == "complete":
+                return state
+            if status == "cancelled" or waited >= JOB_TIMEOUT:
+                what = "was cancelled by Klaviyo" if status == "cancelled" else f"is still {status!r} after {waited:.0f} s"
+                raise stop(self, f"bulk import job {job_id} {what}; the next sync sends these profiles again")
+            time.sleep(wait)
+            waited += wait
+            wait = min(JOB_POLL[1], wait * 2)
+
+    def _import_errors(self, job_id: str) -> Iterator[dict[str, Any]]:
+        query: dict[str, str] = {"page[size]": str(ERRORS_PAGE)}
+        while query:
+            response = self.http.request("GET", f"/profile-bulk-import-jobs/{job_id}/import-errors/", params=query)
+            check(self, response, missing=f"bulk import job {job_id}")
+            if not response.is_success:
+                raise Rejected(f"bulk import job {job_id}: {self._reason(response)}")
+            answer = body(response) or {}
+            yield from answer.get("data") or []
+            following = (answer.get("links") or {}).get("next")
+            query = dict(httpx.URL(following).params) if following else {}
 
     def _upsert(self, change: Change) -> tuple[Optional[str], str]:
         """(profile id, '') or (None, the vendor's reason). A cached id skips the call unless the

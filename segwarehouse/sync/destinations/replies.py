@@ -33,6 +33,12 @@ class NotFound(GaveUp):
     """The vendor does not know the list or endpoint (404): a setting is wrong, not a record."""
 
 
+class UnknownList(NotFound):
+    """The vendor does not know the subscription's `list:` (a 404, or the vendor's own not-found 400,
+    as each destination's `unknown_list` reads it): the sync stops with the cursor kept, and no batch is
+    split, since every record would be refused the same way."""
+
+
 # --- values we send ---------------------------------------------------------------------------------
 def jsonable(value: Any) -> Any:
     """A warehouse value as JSON: datetimes as ISO 8601 with an offset (naive ones are UTC), dates and
@@ -161,3 +167,12 @@ def check(destination: Destination, response: httpx.Response, missing: Optional[
     if status == 404 and missing:
         raise stop(destination, f"{missing} not found", response)
 
+
+
+def check_list(destination: Destination, response: httpx.Response, list_id: object, what: str = "list") -> None:
+    """check(), then stop with UnknownList when the destination reads the answer as "no such list"
+    (`what` is the vendor's word for it: list, address book, group)."""
+    check(destination, response)
+    if destination.unknown_list(response):
+        error = stop(destination, f"{what} {str(list_id)!r} does not exist", response)
+        raise UnknownList(str(error))

@@ -24,7 +24,7 @@ import httpx
 from ..http import RateLimit, retry_after_header
 from ..records import ADD, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body, check, identified, jsonable, stop, vendor_message
+from .replies import body, check, check_list, identified, jsonable, stop, vendor_message
 
 INVALID_EMAIL = "invalid email address (Sender: invalid_emails)"
 PROFILE_KEYS = ("firstname", "lastname", "phone")  # top-level subscriber attributes, not custom fields
@@ -105,7 +105,7 @@ class Sender(Destination):
         if method == "POST":
             payload["trigger_automation"] = self.trigger_automation
         response = self.http.request(method, f"/subscribers/groups/{quote(group, safe='')}", json=payload)
-        check(self, response, missing=f"group {group}")
+        check_list(self, response, group, "group")  # an unknown group is a 404 (api.sender.net: 404 unknown resource)
         data = body(response)
         if response.status_code >= 400 or not isinstance(data, dict):
             raise Rejected(f"Sender refused the group call: {describe(response)}")

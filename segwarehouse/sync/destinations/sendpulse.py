@@ -20,7 +20,7 @@ import httpx
 from ..http import RateLimit
 from ..records import ADD, REMOVE, Change, Outcome, Rejected, Subscription
 from .base import Destination
-from .replies import body, check, identified, jsonable, stop, vendor_message
+from .replies import body, check_list, identified, jsonable, stop, vendor_message
 
 
 class SendPulse(Destination):
@@ -64,7 +64,9 @@ class SendPulse(Destination):
             if isinstance(data, dict) and data.get("result") is False:
                 raise Rejected(f"SendPulse refused the batch: {vendor_message(response)}")
             return
-        check(self, response, missing=f"address book {book}")  # a 401 was answered with a new token
+        # a 401 was answered with a new token; an unknown book is a 404 with error_code 213 (SendPulse
+        # bulk-email OpenAPI error examples)
+        check_list(self, response, book, "address book")
         data = body(response)
         code = f" (error_code {data['error_code']})" if isinstance(data, dict) and "error_code" in data else ""
         raise Rejected(f"SendPulse refused the batch: {vendor_message(response)}{code}")
