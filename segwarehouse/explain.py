@@ -94,6 +94,7 @@ def explain_query(config: m.ProjectConfig, segments: dict[str, m.Segment], name:
                   as_of: dt.datetime) -> tuple[exp.Select, list[Step], list[list[str]]]:
     """One SELECT over the person's row: each node's truth and measured values, in walk order."""
     compiler = ConditionCompiler(config, segments, as_of, static_table)
+    compiler.segment(name)  # refuses, with FILE:LINE, a construct this version cannot compile yet
     steps, columns, projections = [], [], []
     for i, (depth, node) in enumerate(nodes(segments[name].condition, segments)):
         predicate = compiler.condition(node)
