@@ -437,3 +437,15 @@ def test_refusal_cases_cover_every_second_edition_construct():
     assert set(REFUSED) == {"at_least", "sequence", "split", "during", "after", "before", "nth", "distinct",
                             "distinct_days", "most_frequent"}
     assert SECOND_EDITION_COMPILED <= set(REFUSED)
+
+
+def test_explain_describes_every_new_node(tmp_path):
+    """`explain` and `docs` read each node as one line; the new nodes have one too."""
+    from segwarehouse.explain import describe, nodes
+    loaded = load_project(write_project(tmp_path / "p", VALID, TWO_STREAMS))
+    texts = [describe(node) for name in ("groups", "windows", "aggregates", "abandoned")
+             for _, node in nodes(loaded.segments[name].condition, loaded.segments)]
+    assert texts[0] == "at least 2 of" and "during week -1" in texts[1] and "(split variant_a)" in texts[3]
+    assert any("after created_at within 7d" in t and "during this quarter" in t for t in texts)
+    assert any("nth 3" in t and "most_frequent of properties.category" in t for t in texts)
+    assert any(t.startswith("sequence: event 'add_to_cart' then page_view") and "(not performed)" in t for t in texts)
