@@ -3,7 +3,7 @@ which is how the planner finds work that several segments share."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Optional, Union
 
 
@@ -117,7 +117,7 @@ class Anchor:
     within: Optional[Duration] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Window:
     within: Optional[Duration] = None
     older_than: Optional[Duration] = None
@@ -126,6 +126,13 @@ class Window:
     during: Optional[CalendarPeriod] = None
     after: Optional[Anchor] = None
     before: Optional[Anchor] = None
+
+    def __repr__(self) -> str:
+        """The first edition's repr, plus the second edition's keys only when given: feature column
+        names hash this repr, and the SQL of existing segments must not change with the model."""
+        parts = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                 if f.name not in ("during", "after", "before") or getattr(self, f.name) is not None]
+        return f"Window({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
