@@ -40,7 +40,6 @@ from .materialize.static import load_static_tables
 from .project.loader import LoadedProject, load_project
 from .project.profiles import resolve_target
 from .report import Report, build_report
-from .spec.graph import closure
 from .spec.values import to_utc
 from .sync import config as sync_config
 from .sync.engine import SyncEngine

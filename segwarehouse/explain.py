@@ -34,6 +34,14 @@ def describe(c: m.Condition) -> str:
         return {m.All: "all of", m.AnyOf: "any of", m.NoneOf: "none of"}[type(c)]
     if isinstance(c, m.Not):
         return "not"
+    if isinstance(c, m.AtLeast):
+        return f"at least {c.k} of"
+    if isinstance(c, m.Sequence):
+        return "sequence: " + " then ".join(
+            (f"{s.match.stream} {s.match.pattern!r}" if s.match.pattern is not None else f"{s.match.stream} (any)")
+            + (f" within {s.within_after} after" if s.within_after else "")
+            + (" with the same " + ", ".join(map(str, s.same)) if s.same else "")
+            + ("" if s.performed else " (not performed)") for s in c.steps)
     if isinstance(c, m.Attribute):
         return f"attribute {c.column} " + ", ".join(map(_op_text, c.ops)) + (" (ignore case)" if c.ignore_case else "")
     if isinstance(c, m.StreamCondition):
@@ -41,13 +49,16 @@ def describe(c: m.Condition) -> str:
         parts.append(f"{match.stream} {match.pattern!r}" if match.pattern is not None else f"{match.stream} (any)")
         parts += [f"where {f.path} " + ", ".join(map(_op_text, f.ops)) for f in match.filters]
         window = match.window
-        parts += [f"{k} {getattr(window, k)}" for k in ("within", "older_than", "since", "until")
+        parts += [f"{k} {getattr(window, k)}" for k in ("within", "older_than", "since", "until", "during")
                   if getattr(window, k) is not None]
-        parts += [f"{a.kind}{' of ' + str(a.of) if a.of else ''} " + ", ".join(map(_op_text, a.ops))
+        parts += [f"{k} {a.attribute}{' within ' + str(a.within) if a.within else ''}"
+                  for k, a in (("after", window.after), ("before", window.before)) if a is not None]
+        parts += [f"{a.kind}{f' {a.n}' if a.n else ''}{' of ' + str(a.of) if a.of else ''} "
+                  + ", ".join(map(_op_text, a.ops)) + (" (ignore case)" if a.ignore_case else "")
                   for a in c.aggregates]
         return ", ".join(parts)
     if isinstance(c, m.SegmentRef):
-        return f"segment {c.name}"
+        return f"segment {c.name}" + (f" (split {', '.join(c.split)})" if c.split else "")
     if isinstance(c, m.Sql):
         return f"sql {c.text}"
     if isinstance(c, m.InStatic):
@@ -60,7 +71,7 @@ def nodes(c: m.Condition, segments: dict[str, m.Segment], depth: int = 0,
     """Every node of a condition tree with its depth, depth first; referenced segments expanded."""
     yield depth, c
     children: tuple = ()
-    if isinstance(c, (m.All, m.AnyOf, m.NoneOf)):
+    if isinstance(c, (m.All, m.AnyOf, m.NoneOf, m.AtLeast)):
         children = c.items
     elif isinstance(c, m.Not):
         children = (c.item,)

@@ -17,20 +17,46 @@ Decisions the SPEC leaves open, taken as the engine takes them:
   * numbers compare exactly, as Python compares int and float (integers beyond 2**53 included);
   * text that is not JSON at all, in a properties column kept as text, has no readable property.
 
+Second edition (SPEC section 4, extended): decisions where the SPEC leaves room.
+  * the default `count: {gte: 1}` applies only when a stream condition has no aggregate key at all:
+    SPEC rule 4 lists the first edition's keys, and nth, distinct, distinct_days and most_frequent
+    are aggregate keys too (so `distinct: {equals: 0}` includes people with no rows);
+  * a calendar period is taken on local wall-clock time: a time is converted to time_zone and lies
+    in the period when its local date is in [first local date, first date of the next period); so
+    on a DST day a "day" is 23 or 25 hours, and an hour repeated by a fall-back stays in its date;
+  * `during` omits `offset`: 0 (the current period); it is also an operator of `where` filters and
+    of first/last/nth (a time compared with a period);
+  * the text form of a value (distinct, most_frequent, same): a string is itself; an integer its
+    decimal digits; a float Python's shortest repr when that has no exponent (12.5, 0.4); JSON
+    true/false "true"/"false"; so "7" and 7 are one distinct value;
+  * after/before read the people column as a time (a timestamp, or ISO-8601 text); a value that is
+    not a time is NULL, and a person whose value is NULL has no matching rows;
+  * a sequence step without `within_after` has no upper bound; a negative last step without
+    `within_after` holds while no later row of that step exists up to as_of;
+  * `split:` on a reference holds for members of the segment whose split group is listed; groups
+    come from SPEC section 6's bucket formula over str(key);
+  * most_frequent ties go to the smallest text in UTF-8 byte order (= code point order).
+
 What the reference does not define (it raises Undefined): reading a non-string value (a number,
-a date, a JSON object) as text, and `sql:` conditions without a Python twin passed in `sql=`.
+a date, a JSON object) as text, the text form of a date, a JSON object or list or a float written
+with an exponent, and `sql:` conditions without a Python twin passed in `sql=`.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 GROUPS = ("all", "any", "none", "not")
-WINDOW_KEYS = ("within", "older_than", "since", "until")
-AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last")
+WINDOW_KEYS = ("within", "older_than", "since", "until", "during", "after", "before")
+AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last", "nth", "distinct", "distinct_days",
+              "most_frequent")
+STEP_ONLY_KEYS = ("within_after", "same", "performed")
 DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -187,8 +213,12 @@ def _text(value: Any, ignore_case: bool) -> Optional[str]:
     return v.lower() if v is not None and ignore_case else v
 
 
-def holds(op: str, literal: Any, value: Any, as_of: dt.datetime, ignore_case: bool = False) -> bool:
+def holds(op: str, literal: Any, value: Any, as_of: dt.datetime, ignore_case: bool = False,
+          time_zone: str = "UTC") -> bool:
     """One operator of the attribute table on a value (None is NULL), with its NULL rule."""
+    if op == "during":
+        t = read(value, "time")
+        return t is not None and t <= as_of and in_period(t, literal, as_of, time_zone)
     if op == "exists":
         return (value is not None) == literal
     if op in ("equals", "in"):
@@ -232,17 +262,77 @@ def holds(op: str, literal: Any, value: Any, as_of: dt.datetime, ignore_case: bo
     raise Undefined(f"operator {op!r}")
 
 
-def all_ops_hold(ops: Mapping[str, Any], value: Any, as_of: dt.datetime) -> bool:
+def all_ops_hold(ops: Mapping[str, Any], value: Any, as_of: dt.datetime, time_zone: str = "UTC") -> bool:
     """Several operators in one mapping must all hold; `ignore_case` modifies them."""
     ignore_case = ops.get("ignore_case") is True
-    return all(holds(op, literal, value, as_of, ignore_case) for op, literal in ops.items() if op != "ignore_case")
+    return all(holds(op, literal, value, as_of, ignore_case, time_zone)
+               for op, literal in ops.items() if op != "ignore_case")
 
 
-def aggregate_holds(ops: Mapping[str, Any], value: Any, as_of: dt.datetime) -> bool:
+def aggregate_holds(ops: Mapping[str, Any], value: Any, as_of: dt.datetime, time_zone: str = "UTC") -> bool:
     """An aggregate of no rows (NULL) fails every comparison (SPEC 4, stream rule 3)."""
     if value is None:
         return all(op == "exists" and literal is False for op, literal in ops.items())
-    return all_ops_hold(ops, value, as_of)
+    return all_ops_hold(ops, value, as_of, time_zone)
+
+
+# --- second edition: calendar periods, text forms, split groups ---------------------------------------
+
+def local(t: dt.datetime, time_zone: str) -> dt.datetime:
+    """A naive UTC time as the wall-clock time of `time_zone` (naive)."""
+    return t.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
+
+
+def period_of(day: dt.date, unit: str, offset: int) -> tuple[dt.date, dt.date]:
+    """[first date, first date after) of the `unit` period holding `day`, moved by `offset` periods."""
+    if unit == "day":
+        start = day + dt.timedelta(days=offset)
+        return start, start + dt.timedelta(days=1)
+    if unit == "week":  # Monday to Sunday
+        start = day - dt.timedelta(days=day.weekday()) + dt.timedelta(weeks=offset)
+        return start, start + dt.timedelta(weeks=1)
+    months = {"month": 1, "quarter": 3, "year": 12}[unit]
+    index = (day.year * 12 + day.month - 1) // months + offset  # periods since year 0
+
+    def first(i: int) -> dt.date:
+        return dt.date((i * months) // 12, (i * months) % 12 + 1, 1)
+    return first(index), first(index + 1)
+
+
+def in_period(t: dt.datetime, period: Mapping[str, Any], as_of: dt.datetime, time_zone: str) -> bool:
+    """`during: {unit, offset}`: t's local date lies in the period (the one holding as_of, moved by offset)."""
+    offset = period.get("offset", 0)
+    if offset > 0:
+        raise Undefined(f"offset {offset}")
+    start, end = period_of(local(as_of, time_zone).date(), period["unit"], offset)
+    return start <= local(t, time_zone).date() < end
+
+
+def text_form(value: Any) -> Optional[str]:
+    """The text form of a value (distinct, most_frequent, same); None for NULL."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and "e" not in repr(value) and value == value and abs(value) != float("inf"):
+        return repr(value)
+    raise Undefined(f"text form of {value!r}")
+
+
+def split_group(splits: Mapping[str, Any], salt: str, key: Any) -> Optional[str]:
+    """SPEC section 6: bucket = int(md5_hex(salt + ":" + str(key))[0:8], 16) % 100; groups take buckets
+    in the order listed."""
+    bucket = int(hashlib.md5(f"{salt}:{key}".encode()).hexdigest()[0:8], 16) % 100
+    upper = 0
+    for group, percent in splits["groups"].items():
+        upper += percent
+        if bucket < upper:
+            return group
+    return None
 
 
 # --- the evaluator ----------------------------------------------------------------------------------
@@ -267,7 +357,9 @@ class Evaluator:
                  as_of: dt.datetime, key: str = "user_id",
                  stream_defs: Optional[Mapping[str, StreamDef]] = None,
                  segments: Optional[Mapping[str, dict]] = None,
-                 sql: Optional[Mapping[str, Callable[[dict], Optional[bool]]]] = None):
+                 sql: Optional[Mapping[str, Callable[[dict], Optional[bool]]]] = None,
+                 time_zone: str = "UTC", splits: Optional[Mapping[str, dict]] = None):
+        """segments: name -> condition; splits: name -> {"salt" (default: the name), "groups": {g: %}}."""
         self.people = people
         self.streams = streams or {}
         self.as_of = timestamp(as_of)
@@ -275,6 +367,8 @@ class Evaluator:
         self.stream_defs = dict(DEFAULT_STREAMS if stream_defs is None else stream_defs)
         self.segments = segments or {}
         self.sql = sql or {}
+        self.time_zone = time_zone
+        self.splits = splits or {}
 
     def members(self, condition: dict) -> set:
         return {person[self.key] for person in self.people if self.holds(condition, person)}
@@ -290,11 +384,21 @@ class Evaluator:
             return not any(self.holds(x, person) for x in c["none"])
         if "not" in c:
             return not self.holds(c["not"], person)
+        if "at_least" in c:
+            return sum(self.holds(x, person) for x in c["of"]) >= c["at_least"]
+        if "sequence" in c:
+            return self.sequence_holds(c["sequence"], person)
         if "attribute" in c:
             ops = {k: v for k, v in c.items() if k != "attribute"}
-            return all_ops_hold(ops, person.get(c["attribute"]), self.as_of)
+            return all_ops_hold(ops, person.get(c["attribute"]), self.as_of, self.time_zone)
         if "segment" in c:
-            return self.holds(self.segments[c["segment"]], person)
+            name = c["segment"]
+            if "split" in c:
+                splits = self.splits[name]
+                group = split_group(splits, str(splits.get("salt", name)), person[self.key])
+                if group not in c["split"]:
+                    return False
+            return self.holds(self.segments[name], person)
         if "sql" in c:
             if c["sql"] not in self.sql:
                 raise Undefined(f"sql {c['sql']!r}")
@@ -309,6 +413,9 @@ class Evaluator:
         pattern = c[stream]
         key = person[self.key]
         window = {k: c[k] for k in WINDOW_KEYS if k in c}
+        anchors = {k: read(person.get(window[k]["attribute"]), "time") for k in ("after", "before") if k in window}
+        if any(v is None for v in anchors.values()):  # a NULL anchor: no matching rows (SPEC 4)
+            return []
         rows = []
         for row in self.streams.get(stream, []):
             if key is None or row.get(sd.table_key) is None or row.get(sd.table_key) != key:
@@ -321,6 +428,14 @@ class Evaluator:
                 if name is None or not glob(name, str(pattern)):
                     continue
             if not all(self.filter_holds(spec, path_value(row, path)) for path, spec in (c.get("where") or {}).items()):
+                continue
+            if "during" in window and not in_period(t, window["during"], self.as_of, self.time_zone):
+                continue
+            if "after" in anchors and not (anchors["after"] < t and (
+                    "within" not in window["after"] or t <= anchors["after"] + duration(window["after"]["within"]))):
+                continue
+            if "before" in anchors and not (t < anchors["before"] and (
+                    "within" not in window["before"] or anchors["before"] - duration(window["before"]["within"]) <= t)):
                 continue
             if "within" in window and not self.as_of - duration(window["within"]) < t:
                 continue
@@ -335,7 +450,7 @@ class Evaluator:
 
     def filter_holds(self, spec: Any, value: Any) -> bool:
         if isinstance(spec, dict):
-            return all_ops_hold(spec, value, self.as_of)
+            return all_ops_hold(spec, value, self.as_of, self.time_zone)
         if isinstance(spec, list):
             return holds("in", spec, value, self.as_of)
         return holds("equals", spec, value, self.as_of)
@@ -353,6 +468,19 @@ class Evaluator:
             elif name in ("first", "last"):
                 times = [timestamp(r[sd.timestamp]) for r in rows]
                 value = (min(times) if name == "first" else max(times)) if times else None
+            elif name == "nth":  # the n-th smallest timestamp; NULL when there are fewer rows (rule 9)
+                n = ops.pop("n")
+                times = sorted(timestamp(r[sd.timestamp]) for r in rows)
+                value = times[n - 1] if len(times) >= n else None
+            elif name == "distinct":  # distinct text forms of the non-NULL values (rule 8)
+                of = ops.pop("of")
+                value = len({text_form(path_value(r, of)) for r in rows} - {None})
+            elif name == "distinct_days":  # distinct local dates in time_zone (rule 8)
+                value = len({local(timestamp(r[sd.timestamp]), self.time_zone).date() for r in rows})
+            elif name == "most_frequent":  # most rows; a tie: the smallest text, byte order (rule 10)
+                of = ops.pop("of")
+                seen = Counter(t for t in (text_form(path_value(r, of)) for r in rows) if t is not None)
+                value = min(seen, key=lambda t: (-seen[t], t.encode())) if seen else None
             else:
                 of = ops.pop("of")
                 numbers = [n for n in (read(path_value(r, of), "number") for r in rows) if n is not None]
@@ -367,7 +495,43 @@ class Evaluator:
             checks.append(({"gte": 1} if c["performed"] else {"equals": 0}, len(rows)))
         if not checks:
             checks.append(({"gte": 1}, len(rows)))
-        return all(aggregate_holds(ops, value, self.as_of) for ops, value in checks)
+        return all(aggregate_holds(ops, value, self.as_of, self.time_zone) for ops, value in checks)
+
+    def sequence_holds(self, steps: list[dict], person: dict) -> bool:
+        """SPEC 4, Sequences: rows r1..rn, each strictly later than the one before, within_after and
+        `same` relating each to the previous row; a negative last step: no such row, wait over."""
+        selected = []
+        for step in steps:
+            stream = next(k for k in step if k in self.stream_defs)
+            rows = self.matching_rows(stream, {k: v for k, v in step.items() if k not in STEP_ONLY_KEYS}, person)
+            selected.append([(timestamp(row[self.stream_defs[stream].timestamp]), row) for row in rows])
+        negative = steps[-1].get("performed", True) is False
+        # reachable: the rows of step i that end some chain r1..ri
+        reachable = selected[0]
+        for i in range(1, len(steps) - 1 if negative else len(steps)):
+            reachable = [r for r in selected[i] if any(self.follows(steps[i], p, r) for p in reachable)]
+        if not negative:
+            return bool(reachable)
+        last = steps[-1]
+        wait = duration(last["within_after"]) if "within_after" in last else None
+        return any((wait is None or t + wait <= self.as_of)
+                   and not any(self.follows(last, (t, row), r) for r in selected[-1])
+                   for t, row in reachable)
+
+    @staticmethod
+    def follows(step: dict, previous: tuple, current: tuple) -> bool:
+        """`current` (t, row) may follow `previous` as this step's row: strictly later, within_after
+        (inclusive), and every `same` path non-NULL in both rows with equal text forms."""
+        (t0, row0), (t1, row1) = previous, current
+        if not t0 < t1:
+            return False
+        if "within_after" in step and not t1 <= t0 + duration(step["within_after"]):
+            return False
+        for path in step.get("same", []):
+            a, b = text_form(path_value(row0, path)), text_form(path_value(row1, path))
+            if a is None or b is None or a != b:
+                return False
+        return True
 
 
 def members(condition: dict, people: list[dict], streams: Optional[Mapping[str, list[dict]]] = None, *,

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from ..errors import Problem
 from ..spec import model as m
+from ..spec.graph import closure
 from . import patterns
 from .catalog import Catalog, check, people_reads
 from .conditions import ConditionCompiler, Feature, compare, read_path
@@ -182,21 +183,6 @@ def members_query(segment: m.Segment, people: m.People, predicate: exp.Expressio
 def static_table(segment: str) -> exp.Table:
     """The temporary table holding a static segment's CSV values while a query runs."""
     return exp.table_(f"_sw_static_{segment}", quoted=True)
-
-
-def closure(segments: dict[str, m.Segment], names: list[str]) -> list[str]:
-    """The named segments and every segment they reference, references first."""
-    ordered: dict[str, None] = {}
-
-    def add(name: str) -> None:
-        for ref in segments[name].depends_on:
-            if ref not in ordered:
-                add(ref)
-        ordered.setdefault(name, None)
-
-    for name in names:
-        add(name)
-    return list(ordered)
 
 
 @dataclass

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlglot
 
-from ..errors import Problems, check_keys
+from ..errors import Problems, check_keys, did_you_mean
 from ..spec import model as m
-from ..spec.conditions import RESERVED, STREAM_KEYS
+from ..spec.conditions import RESERVED_NAMES
 from ..spec.segments import NAME
 from ..yamlfile import line_of
 
 PROJECT_FILE = "segwarehouse.yml"
-PROJECT_KEYS = ("name", "profile", "source_dialect", "output_schema", "people", "streams", "vars",
+PROJECT_KEYS = ("name", "profile", "source_dialect", "output_schema", "people", "streams", "time_zone", "vars",
                 "destinations")
 STREAM_CONFIG_KEYS = ("table", "key", "timestamp", "name", "properties")
 
@@ -35,6 +36,7 @@ def parse_project(raw: Any, root: Path, problems: Problems) -> Optional[m.Projec
     output_schema = raw.get("output_schema", "segwarehouse")
     if not isinstance(output_schema, str) or not output_schema:
         problems.add(file, line_of(raw, "output_schema"), "`output_schema` is a schema name")
+    time_zone = _time_zone(raw, problems)
     people = _people(raw.get("people"), raw, problems)
     streams = _streams(raw.get("streams") or {}, raw, problems)
     vars_ = raw.get("vars") or {}
@@ -50,7 +52,7 @@ def parse_project(raw: Any, root: Path, problems: Problems) -> Optional[m.Projec
     return m.ProjectConfig(
         name=name, root=str(root), profile=str(raw.get("profile") or name), source_dialect=dialect,
         output_schema=output_schema, people=people, streams=streams, vars=dict(vars_),
-        destinations=destinations)  # a YDict: names and settings keep their lines for sync.config
+        destinations=destinations, time_zone=time_zone)  # a YDict: names and settings keep their lines for sync.config
 
 
 def _people(raw: Any, parent: dict, problems: Problems) -> Optional[m.People]:
@@ -78,7 +80,7 @@ def _streams(raw: Any, parent: dict, problems: Problems) -> dict[str, m.Stream]:
         if not isinstance(name, str) or not NAME.match(name):
             problems.add(PROJECT_FILE, line, f"stream name {name!r} must match [a-z][a-z0-9_]*")
             continue
-        if name in RESERVED or name in STREAM_KEYS:
+        if name in RESERVED_NAMES:
             problems.add(PROJECT_FILE, line, f"stream name '{name}' collides with a reserved condition key")
             continue
         if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("table", "key", "timestamp")):
@@ -89,3 +91,26 @@ def _streams(raw: Any, parent: dict, problems: Problems) -> dict[str, m.Stream]:
         streams[name] = m.Stream(name, spec["table"], spec["key"], spec["timestamp"], spec.get("name"),
                                  spec.get("properties"))
     return streams
+
+
+def _time_zone(raw: dict, problems: Problems) -> str:
+    """`time_zone`: an IANA zone name (Europe/Berlin), checked against the zone database; default UTC."""
+    zone = raw.get("time_zone", "UTC")
+    if isinstance(zone, str) and zone.strip() == zone and zone:
+        try:
+            ZoneInfo(zone)
+            return zone
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    close = did_you_mean(zone, _zone_names()) if isinstance(zone, str) else ""
+    problems.add(PROJECT_FILE, line_of(raw, "time_zone"),
+                 f"unknown `time_zone` {zone!r}{close}; it is an IANA zone name such as UTC, Europe/Berlin or "
+                 "America/New_York")
+    return "UTC"
+
+
+def _zone_names() -> set[str]:
+    try:
+        return available_timezones()
+    except OSError:  # no zone database to list: no suggestion
+        return set()

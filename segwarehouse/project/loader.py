@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..errors import Problem, Problems, ValidationError, check_keys, did_you_mean
 from ..spec import model as m
-from ..spec.conditions import Context
+from ..spec.conditions import Context, walk
 from ..spec.graph import cycles, topological
 from ..spec.segments import parse_segment
 from .config import PROJECT_FILE, parse_project
@@ -102,6 +102,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
             segments[segment.name] = segment
             references[segment.name] = list(ctx.references)
     _check_references(segments, references, problems)
+    _check_split_references(segments, problems)
     for check in checks:
         check(config, segments, problems)
     problems.raise_if_any()
@@ -122,3 +123,24 @@ def _check_references(segments: dict[str, m.Segment], references: dict, problems
     for cycle in cycles(segments):
         first = segments[cycle[0]]
         problems.add(first.file, first.line, "segment references form a cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def _check_split_references(segments: dict[str, m.Segment], problems: Problems) -> None:
+    """`{segment: X, split: [...]}`: X has `splits`, and every group listed is one of them (SPEC 4)."""
+    def check(segment: m.Segment, node: m.Condition) -> None:
+        if not isinstance(node, m.SegmentRef) or not node.split or node.name not in segments:
+            return
+        splits = segments[node.name].splits
+        if splits is None:
+            problems.add(segment.file, node.line, f"segment '{node.name}' has no `splits`, so `split: "
+                         f"[{', '.join(node.split)}]` selects nothing; drop `split:` or give '{node.name}' splits")
+            return
+        groups = [group for group, _ in splits.groups]
+        for group in node.split:
+            if group not in groups:
+                problems.add(segment.file, node.line, f"segment '{node.name}' has no split group '{group}'"
+                             f"{did_you_mean(group, groups)}; its groups: {', '.join(groups)}")
+
+    for segment in segments.values():
+        walk(segment.condition, lambda node, segment=segment: check(segment, node))
+

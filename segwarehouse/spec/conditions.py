@@ -1,6 +1,7 @@
 """Parsing and validating conditions (SPEC section 4) from YAML into the model."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -18,18 +19,24 @@ from . import model as m
 from .values import TIME_EXPECTED, is_finite, is_number, is_scalar, parse_duration, to_utc
 
 GROUPS = ("all", "any", "none", "not")
-RESERVED = GROUPS + ("attribute", "segment", "sql")
+RESERVED = GROUPS + ("at_least", "sequence", "attribute", "segment", "sql")
 
 EQUALITY_OPS = ("equals", "not_equals", "in", "not_in")
 ORDER_OPS = ("gt", "gte", "lt", "lte", "between")
 TEXT_OPS = ("contains", "not_contains", "starts_with", "ends_with", "matches")
-TIME_OPS = ("within", "older_than", "within_next")
+TIME_OPS = ("within", "older_than", "within_next", "during")
 ATTRIBUTE_OPS = EQUALITY_OPS + ORDER_OPS + TEXT_OPS + ("exists",) + TIME_OPS
 CASE_OPS = ("equals", "not_equals", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with")
 NUMERIC_AGGREGATE_OPS = EQUALITY_OPS + ORDER_OPS
-AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last")
+AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last", "nth", "distinct", "distinct_days",
+              "most_frequent")
 WINDOW_KEYS = ("within", "older_than", "since", "until")
-STREAM_KEYS = ("where", *WINDOW_KEYS, *AGGREGATES, "performed")
+CALENDAR_WINDOW_KEYS = ("during", "after", "before")  # second edition (SPEC 4, Stream conditions)
+STREAM_KEYS = ("where", *WINDOW_KEYS, *CALENDAR_WINDOW_KEYS, *AGGREGATES, "performed")
+STEP_KEYS = ("where", *WINDOW_KEYS, *CALENDAR_WINDOW_KEYS, "within_after", "same", "performed")
+# Keys a stream must not be named after: it would be read as that key, not as the stream.
+RESERVED_NAMES = frozenset((*RESERVED, *STREAM_KEYS, *STEP_KEYS, "of", "split"))
+MAX_SEQUENCE_STEPS = 8
 
 # Groups nest to at most this depth (a condition inside counts one level): deeper trees are generated,
 # not written, and each level adds parentheses to the compiled SQL, which sqlglot (ours, and any
@@ -84,6 +91,10 @@ def parse_condition(raw: Any, ctx: Context, line: Optional[int], depth: int = 1)
     kind = kinds[0]
     if kind in GROUPS:
         return _group(kind, raw, ctx, depth)
+    if kind == "at_least":
+        return _at_least(raw, ctx, depth)
+    if kind == "sequence":
+        return _sequence(raw, ctx)
     if kind == "attribute":
         return _attribute(raw, ctx)
     if kind == "segment":
@@ -226,6 +237,9 @@ def _op(name: str, value: Any, ctx: Context, line: Optional[int]) -> Optional[m.
         return m.Op(name, value)
     if name == "exists":
         return m.Op(name, value) if isinstance(value, bool) else bad("true or false")
+    if name == "during":
+        period = _calendar_period(value, ctx, line)
+        return m.Op(name, period) if period else None
     if name in TIME_OPS:
         duration = parse_duration(value)
         return m.Op(name, duration) if duration else bad("a duration such as 15m, 12h, 30d or 2w (at most 200 years)")
@@ -256,13 +270,16 @@ def _valid_regex(pattern: str, ctx: Context, line: Optional[int]) -> bool:
 
 
 def _segment_ref(raw: dict, ctx: Context) -> Optional[m.Condition]:
-    _extra_keys(raw, ("segment",), ctx, "a segment reference")
+    _extra_keys(raw, ("segment", "split"), ctx, "a segment reference")
     line, name = line_of(raw, "segment"), raw["segment"]
     if not isinstance(name, str) or not name:
         ctx.error(line, "`segment` names another segment")
         return None
+    split = _split_groups(raw, ctx) if "split" in raw else ()
+    if split is None:
+        return None
     ctx.references.append((name, line))
-    return m.SegmentRef(name, line=line)
+    return m.SegmentRef(name, split, line=line)
 
 
 # What `sql:` may not contain: it is one boolean expression over the people row (SPEC section 4), so
@@ -449,7 +466,10 @@ def _window(raw: dict, ctx: Context) -> Optional[m.Window]:
         if values[key] is None:
             ctx.error(line, f"`{key}` takes {expected}, got {_show(raw[key])}")
             ok = False
-    return m.Window(**values) if ok else None
+    calendar = _calendar_window(raw, ctx)
+    if calendar is None:
+        return None
+    return m.Window(**values, **calendar) if ok else None
 
 
 def _aggregate(name: str, value: Any, raw: dict, stream: m.Stream, ctx: Context) -> Optional[m.Aggregate]:
@@ -471,8 +491,10 @@ def _aggregate(name: str, value: Any, raw: dict, stream: m.Stream, ctx: Context)
         allowed = NUMERIC_AGGREGATE_OPS
     elif name == "count":
         allowed = NUMERIC_AGGREGATE_OPS
-    else:  # first, last: times
+    else:  # first, last (nth, distinct, distinct_days, most_frequent: below): times
         allowed = ("gt", "gte", "lt", "lte", "between", *TIME_OPS, "exists")
+    if name in SECOND_EDITION_AGGREGATES:
+        return _second_edition_aggregate(name, value, raw, stream, ctx)
     ops, _ = _required_ops(items, value, ctx, allowed, f"`{name}`", line)
     if ops is None:
         return None
@@ -494,3 +516,239 @@ def walk(condition: m.Condition, visit: Callable[[m.Condition], None]) -> None:
     """Call `visit` on every node of a condition tree (spec.graph.walk also gives each node's path)."""
     for node in graph.walk(condition):
         visit(node.condition)
+
+
+# --- second edition of the language (SPEC section 4): at_least, sequence, calendar windows, ----------
+# --- after/before, nth/distinct/distinct_days/most_frequent, split-aware references -----------------
+
+SECOND_EDITION_AGGREGATES = ("nth", "distinct", "distinct_days", "most_frequent")
+MOST_FREQUENT_OPS = ("equals", "not_equals", "in", "not_in", "contains", "not_contains", "starts_with",
+                     "ends_with")
+NTH_OPS = ("gt", "gte", "lt", "lte", "between", *TIME_OPS, "exists")
+CALENDAR_KEYS = ("unit", "offset")
+ANCHOR_KEYS = ("attribute", "within")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _at_least(raw: dict, ctx: Context, depth: int) -> Optional[m.Condition]:
+    """`at_least: K` with `of: [c, ...]`: 1 <= K <= len(of)."""
+    _extra_keys(raw, ("at_least", "of"), ctx, "an `at_least` group")
+    line, k = line_of(raw, "at_least"), raw["at_least"]
+    if "of" not in raw:
+        ctx.error(line, "`at_least: K` needs `of:`, the list of conditions to count, e.g. "
+                        "{at_least: 2, of: [c1, c2, c3]}")
+        return None
+    items_raw, of_line = raw["of"], line_of(raw, "of")
+    if not isinstance(items_raw, list) or not items_raw:
+        ctx.error(of_line, "`of` takes a non-empty list of conditions")
+        return None
+    items = [parse_condition(item, ctx, line_of(items_raw, i) or of_line, depth + 1) for i, item in enumerate(items_raw)]
+    if not _is_int(k) or not 1 <= k <= len(items_raw):
+        ctx.error(line, f"`at_least` takes a whole number from 1 to {len(items_raw)} (the length of `of`), "
+                        f"got {_show(k)}")
+        return None
+    if any(item is None for item in items):
+        return None
+    return m.AtLeast(k, tuple(items), line=line)
+
+
+def _calendar_period(value: Any, ctx: Context, line: Optional[int]) -> Optional[m.CalendarPeriod]:
+    """`{unit: day|week|month|quarter|year, offset: N}` with N <= 0 (0, the default: the current one)."""
+    units = m.CalendarPeriod.UNITS
+    if not isinstance(value, dict) or "unit" not in value:
+        ctx.error(line, f"`during` takes {{unit: {'|'.join(units)}, offset: N}} (N <= 0), got {_show(value)}")
+        return None
+    _extra_keys(value, CALENDAR_KEYS, ctx, "`during`")
+    unit, offset = value["unit"], value.get("offset", 0)
+    ok = all(k in CALENDAR_KEYS for k in value)
+    if unit not in units:
+        ctx.error(line_of(value, "unit"), f"unknown calendar unit {_show(unit)}"
+                  f"{did_you_mean(unit, units) if isinstance(unit, str) else ''}; `unit` is one of {', '.join(units)}")
+        ok = False
+    if not _is_int(offset) or offset > 0:
+        ctx.error(line_of(value, "offset"), f"`offset` is 0 (the {unit if unit in units else 'period'} that "
+                  f"holds as_of) or negative (-1: the one before), got {_show(offset)}; periods after as_of "
+                  "never match")
+        ok = False
+    return m.CalendarPeriod(unit, offset) if ok else None
+
+
+def _anchor(key: str, value: Any, ctx: Context, line: Optional[int]) -> Optional[m.Anchor]:
+    """`after`/`before: {attribute: COL, within: D}`. COL is checked against the people table's
+    columns by the catalog check (`validate --catalog`, run): offline they are unknown."""
+    if not isinstance(value, dict) or "attribute" not in value:
+        ctx.error(line, f"`{key}` takes {{attribute: PEOPLE_COLUMN, within: DURATION (optional)}}, got "
+                        f"{_show(value)}")
+        return None
+    _extra_keys(value, ANCHOR_KEYS, ctx, f"`{key}`")
+    ok = all(k in ANCHOR_KEYS for k in value)
+    column = value["attribute"]
+    if not isinstance(column, str) or not column.strip():
+        ctx.error(line_of(value, "attribute"), f"`{key}.attribute` names a column of the people table, got "
+                                               f"{_show(column)}")
+        ok = False
+    within = None
+    if "within" in value:
+        within = parse_duration(value["within"])
+        if within is None:
+            ctx.error(line_of(value, "within"), f"`{key}.within` takes a duration such as 15m, 12h, 30d or 2w "
+                                                f"(at most 200 years), got {_show(value['within'])}")
+            ok = False
+    return m.Anchor(column, within) if ok else None
+
+
+def _calendar_window(raw: dict, ctx: Context) -> Optional[dict]:
+    """The window keys `during`, `after`, `before` of a stream condition or step; None when invalid."""
+    values, ok = {}, True
+    if "during" in raw:
+        values["during"] = _calendar_period(raw["during"], ctx, line_of(raw, "during"))
+        ok = values["during"] is not None
+    for key in ("after", "before"):
+        if key in raw:
+            values[key] = _anchor(key, raw[key], ctx, line_of(raw, key))
+            ok = ok and values[key] is not None
+    return values if ok else None
+
+
+def _second_edition_aggregate(name: str, value: dict, raw: dict, stream: m.Stream,
+                              ctx: Context) -> Optional[m.Aggregate]:
+    """nth: {n: K, time ops}; distinct: {of: PATH, number ops}; distinct_days: {number ops};
+    most_frequent: {of: PATH, text ops, ignore_case}."""
+    line = line_of(raw, name)
+    items, of, n = dict(value), None, None
+    if name in ("distinct", "most_frequent"):
+        of_text = items.pop("of", None)
+        if not isinstance(of_text, str) or not of_text.strip():
+            ctx.error(line, f"`{name}` needs `of:` naming a column or column.json.path, e.g. of: properties.sku")
+            return None
+        of = _path(of_text, stream)
+    if name == "nth":
+        n = items.pop("n", None)
+        if not _is_int(n) or n < 1:
+            ctx.error(line_of(value, "n") if "n" in value else line,
+                      f"`nth` needs `n:`, a whole number >= 1 (n: 1 is the first row), got {_show(n)}")
+            return None
+        allowed = NTH_OPS
+    elif name == "most_frequent":
+        allowed = MOST_FREQUENT_OPS
+        for op_name in items:
+            if op_name != "ignore_case" and op_name not in allowed and op_name in ATTRIBUTE_OPS:
+                ctx.error(line_of(value, op_name), f"`most_frequent` is a text value: `{op_name}` does not apply; "
+                                                   f"it takes {', '.join(allowed)}, ignore_case")
+                return None
+    else:
+        allowed = NUMERIC_AGGREGATE_OPS
+    ops, ignore_case = _required_ops(items, value, ctx, allowed, f"`{name}`", line)
+    if ops is None:
+        return None
+    for op in ops:
+        values = op.value if op.name in ("in", "not_in", "between") else (op.value,)
+        if name in ("distinct", "distinct_days") and not all(is_number(v) for v in values):
+            ctx.error(line_of(value, op.name), f"`{name}` compares numbers; `{op.name}` got {_show(op.value)}")
+            return None
+        if name == "most_frequent" and not all(isinstance(v, str) for v in values):
+            ctx.error(line_of(value, op.name), f"`most_frequent` is text: `{op.name}` takes text, got "
+                                               f"{_show(op.value)}; quote it, e.g. '5'")
+            return None
+        if name == "nth" and op.name in ORDER_OPS and any(is_number(v) for v in values):
+            ctx.error(line_of(value, op.name), "`nth` is a time: compare it with a date/time or a duration")
+            return None
+    return m.Aggregate(name, ops, of, n=n, ignore_case=ignore_case)
+
+
+def _split_groups(raw: dict, ctx: Context) -> Optional[tuple[str, ...]]:
+    """`split: [GROUP, ...]` of a segment reference; the groups are checked against the referenced
+    segment's `splits` once every segment is parsed (project.loader)."""
+    value, line = raw["split"], line_of(raw, "split")
+    if not isinstance(value, list) or not value or not all(isinstance(g, (str, int)) and not isinstance(g, bool)
+                                                          for g in value):
+        ctx.error(line, f"`split` takes a non-empty list of split group names, e.g. [control], got {_show(value)}")
+        return None
+    return tuple(dict.fromkeys(str(g) for g in value))
+
+
+def _sequence(raw: dict, ctx: Context) -> Optional[m.Condition]:
+    """`sequence: [step, ...]`: 2 to 8 steps, each a stream condition without aggregate keys."""
+    _extra_keys(raw, ("sequence",), ctx, "a `sequence`")
+    line, steps_raw = line_of(raw, "sequence"), raw["sequence"]
+    if not isinstance(steps_raw, list) or not 2 <= len(steps_raw) <= MAX_SEQUENCE_STEPS:
+        count = f"{len(steps_raw)} step(s)" if isinstance(steps_raw, list) else _show(steps_raw)
+        ctx.error(line, f"`sequence` takes a list of 2 to {MAX_SEQUENCE_STEPS} steps, got {count}")
+        return None
+    steps = [_step(step, i, len(steps_raw), ctx, line_of(steps_raw, i) or line) for i, step in enumerate(steps_raw)]
+    if any(step is None for step in steps):
+        return None
+    return m.Sequence(tuple(steps), line=line)
+
+
+def _step(raw: Any, index: int, count: int, ctx: Context, line: Optional[int]) -> Optional[m.Step]:
+    streams = ", ".join(ctx.streams) or "none declared"
+    if not isinstance(raw, dict) or not raw:
+        ctx.error(line, f"a sequence step is a stream condition ({streams}), got {_show(raw)}")
+        return None
+    line = line_of(raw) or line
+    kinds = [k for k in raw if k in ctx.streams]
+    others = [k for k in raw if k in RESERVED]
+    if others or len(kinds) != 1:
+        if others:
+            problem = f"a sequence step is a stream condition ({streams}), not `{others[0]}`"
+        elif kinds:
+            problem = f"a sequence step names one stream, found {', '.join(kinds)}"
+        else:
+            key = next(iter(raw))
+            problem = (f"unknown key '{key}' in a sequence step{did_you_mean(key, list(ctx.streams))}; "
+                       f"a step starts with a stream: {streams}")
+        ctx.error(line_of(raw, others[0]) if others else line, problem)
+        return None
+    kind, ok = kinds[0], True
+    for key in raw:
+        if key in AGGREGATES:
+            ctx.error(line_of(raw, key), f"`{key}` is an aggregate key: a sequence step selects rows, it takes "
+                                         f"no aggregates (allowed: {', '.join(STEP_KEYS)})")
+            ok = False
+        elif key != kind and key not in STEP_KEYS:
+            ctx.error(line_of(raw, key), f"unknown key '{key}' in a sequence step{did_you_mean(key, STEP_KEYS)}; "
+                                         f"allowed: {', '.join(STEP_KEYS)}")
+            ok = False
+    first, last = index == 0, index == count - 1
+    for key in ("within_after", "same"):
+        if first and key in raw:
+            ctx.error(line_of(raw, key), f"`{key}` relates a step to the step before it: the first step has none")
+            ok = False
+    performed = raw.get("performed", True)
+    if "performed" in raw and not last:
+        ctx.error(line_of(raw, "performed"), f"only the last step of a sequence may have `performed` "
+                                             f"(this is step {index + 1} of {count})")
+        ok = False
+    elif not isinstance(performed, bool):
+        ctx.error(line_of(raw, "performed"), "`performed` is true or false")
+        ok = False
+    within_after = None
+    if "within_after" in raw and not first:
+        within_after = parse_duration(raw["within_after"])
+        if within_after is None:
+            ctx.error(line_of(raw, "within_after"), "`within_after` takes a duration such as 15m, 12h, 30d or 2w "
+                                                    f"(at most 200 years), got {_show(raw['within_after'])}")
+            ok = False
+    same: tuple = ()
+    if "same" in raw and not first:
+        value = raw["same"]
+        if not isinstance(value, list) or not value or not all(isinstance(p, str) and p.strip() for p in value):
+            ctx.error(line_of(raw, "same"), f"`same` takes a list of columns or column.json.paths, e.g. "
+                                            f"[properties.sku], got {_show(value)}")
+            ok = False
+        else:
+            same = tuple(_path(p, ctx.streams[kind]) for p in value)
+    if not ok:
+        return None
+    # The rows a step selects are those of a stream condition with the same keys (SPEC Sequences rule 1).
+    selection = copy.copy(raw)
+    for key in ("within_after", "same", "performed"):
+        selection.pop(key, None)
+    condition = _stream(kind, selection, ctx)
+    if condition is None:
+        return None
+    return m.Step(condition.match, within_after, same, performed, line=line)

@@ -3,7 +3,7 @@ which is how the planner finds work that several segments share."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 import pathlib
 from typing import Any, Optional, Protocol, Union
 
@@ -65,6 +65,14 @@ class Not(Condition):
 
 
 @dataclass(frozen=True)
+class AtLeast(Condition):
+    """`at_least: K` with `of: [...]`: at least K of the items hold (1 <= K <= len(items))."""
+
+    k: int
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
 class Attribute(Condition):
     column: str
     ops: tuple[Op, ...]
@@ -90,18 +98,51 @@ class RowFilter:
 
 
 @dataclass(frozen=True)
+class CalendarPeriod:
+    """`during: {unit, offset}`: one calendar period in the project's time_zone; offset 0 holds as_of."""
+
+    unit: str  # day, week (Monday to Sunday), month, quarter, year
+    offset: int = 0  # <= 0
+
+    UNITS = ("day", "week", "month", "quarter", "year")
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.offset:+d}" if self.offset else f"this {self.unit}"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """`after:` / `before:` a people column's value, optionally at most `within` away from it."""
+
+    attribute: str
+    within: Optional[Duration] = None
+
+
+@dataclass(frozen=True, repr=False)
 class Window:
     within: Optional[Duration] = None
     older_than: Optional[Duration] = None
     since: Optional[dt.datetime] = None
     until: Optional[dt.datetime] = None
+    during: Optional[CalendarPeriod] = None
+    after: Optional[Anchor] = None
+    before: Optional[Anchor] = None
+
+    def __repr__(self) -> str:
+        """The first edition's repr, plus the second edition's keys only when given: feature column
+        names hash this repr, and the SQL of existing segments must not change with the model."""
+        parts = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                 if f.name not in ("during", "after", "before") or getattr(self, f.name) is not None]
+        return f"Window({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
 class Aggregate:
-    kind: str  # count, sum, avg, min, max, first, last
+    kind: str  # count, sum, avg, min, max, first, last, nth, distinct, distinct_days, most_frequent
     ops: tuple[Op, ...]
     of: Optional[Path] = None
+    n: Optional[int] = None  # nth only: the n-th smallest timestamp, n >= 1
+    ignore_case: bool = False  # most_frequent only
 
 
 @dataclass(frozen=True)
@@ -121,8 +162,27 @@ class StreamCondition(Condition):
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of a sequence: which rows it selects, and how they follow the previous step's row."""
+
+    match: StreamMatch
+    within_after: Optional[Duration] = None  # t(previous) < t <= t(previous) + D
+    same: tuple[Path, ...] = ()  # non-NULL, equal text forms in this row and the previous one
+    performed: bool = True  # False: only on the last step (no such row, once the wait is over)
+    line: Optional[int] = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Sequence(Condition):
+    """`sequence: [step, ...]`, 2 to 8 steps, strictly later rows (SPEC section 4, Sequences)."""
+
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
 class SegmentRef(Condition):
     name: str
+    split: tuple[str, ...] = ()  # members of these split groups only; () is every member
 
 
 @dataclass(frozen=True)
@@ -138,7 +198,8 @@ class InStatic(Condition):
     match_column: str
 
 
-AnyCondition = Union[All, AnyOf, NoneOf, Not, Attribute, StreamCondition, SegmentRef, Sql, InStatic]
+AnyCondition = Union[All, AnyOf, NoneOf, Not, AtLeast, Attribute, StreamCondition, Sequence, SegmentRef, Sql,
+                     InStatic]
 
 
 @dataclass(frozen=True)
@@ -232,6 +293,7 @@ class ProjectConfig:
     streams: dict[str, Stream]
     vars: dict[str, Any]
     destinations: dict[str, dict[str, Any]]
+    time_zone: str = "UTC"  # IANA zone of calendar windows and distinct_days (SPEC section 2)
 
 
 class ProjectSpec(Protocol):
