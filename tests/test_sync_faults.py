@@ -68,9 +68,14 @@ def test_sync_killed_at_random_points_then_rerun_ends_exact(tmp_path):
             set_people(root, people(300, gold))
             assert Project(root, environ=environ).run(as_of=f"2026-10-0{day}").ok
             proc = armed_sync(root, environ)
+            # Kill after a random number of requests reached the vendor (a clock delay missed the
+            # sync altogether on a fast machine): somewhere between the first batch and the cursor.
+            seen, after = len(fake.log), rng.randint(1, 12)
             proc.stdin.write("go\n")
             proc.stdin.flush()
-            time.sleep(rng.uniform(0.05, 0.8))
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and len(fake.log) < seen + after and time.monotonic() < deadline:
+                time.sleep(0.002)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
