@@ -15,8 +15,8 @@ from segwarehouse import Project, ValidationError
 from segwarehouse.compiler.conditions import SECOND_EDITION_COMPILED
 from segwarehouse.project.loader import load_project
 from segwarehouse.spec import model as m
-from test_validation import (S, Case, assert_cli_problem, assert_nothing_written, assert_problem, cli, cli_many,
-                             make, output, validation_problems)
+from test_validation import (S, Case, api_case_holds, assert_cli_problem, assert_nothing_written, assert_problem,
+                             cli, cli_case_holds, cli_many, make, output, validate_cases, validation_problems)
 
 SPLIT_SOURCE = """\
     name: experiment
@@ -280,26 +280,18 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_api_reports_new_constructs_at_their_file_and_line(tmp_path, case):
-    problems = validation_problems(make(tmp_path, case))
-    for file, line, *fragments in case.expect:
-        assert_problem(problems, file, line, *fragments)
-    for p in problems:
-        assert p.file and p.line, f"a problem without a file and line: {p}"
+    api_case_holds(make(tmp_path, case), case)
 
 
 @pytest.fixture(scope="module")
 def validate_all_cases(tmp_path_factory):
-    projects = {case.id: make(tmp_path_factory.mktemp(case.id), case) for case in CASES}
-    results = cli_many(*((projects[case.id], "validate") for case in CASES))
-    return {case.id: (projects[case.id], result) for case, result in zip(CASES, results)}
+    return validate_cases(tmp_path_factory, CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_cli_validate_reports_new_constructs_and_exits_2(validate_all_cases, case):
     project, result = validate_all_cases[case.id]
-    for file, line, *fragments in case.expect:
-        assert_cli_problem(result, file, line, *fragments)
-    assert_nothing_written(project)
+    cli_case_holds(project, result, case)
 
 
 # --- valid constructs validate, into the model they mean ------------------------------------------

@@ -460,34 +460,49 @@ def macro_case_expectation(problems_or_result, api: bool) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_api_reports_the_exact_file_and_line(tmp_path, monkeypatch, case):
     monkeypatch.delenv(UNSET_ENV, raising=False)
-    problems = validation_problems(make(tmp_path, case))
-    for file, line, *fragments in case.expect:
-        assert_problem(problems, file, line, *fragments)
+    problems = api_case_holds(make(tmp_path, case), case)
     if case.id == "jinja_error_inside_macro":
         macro_case_expectation(problems, api=True)
+
+
+def api_case_holds(project: Path, case: Case) -> list:
+    """Validating `project` through the API reports every problem the case expects, each located."""
+    problems = validation_problems(project)
+    for file, line, *fragments in case.expect:
+        assert_problem(problems, file, line, *fragments)
     for p in problems:
         assert p.file and p.line, f"a problem without a file and line: {p}"
         assert str(p).startswith(f"{p.file}:{p.line}: ")
+    return problems
+
+
+def validate_cases(tmp_path_factory, cases: list[Case]) -> dict:
+    """`segwarehouse validate` on every case's project, run concurrently once: {case id: (project, result)}."""
+    projects = {case.id: make(tmp_path_factory.mktemp(case.id), case) for case in cases}
+    results = cli_many(*((projects[case.id], "validate") for case in cases))
+    return {case.id: (projects[case.id], result) for case, result in zip(cases, results)}
+
+
+def cli_case_holds(project: Path, result, case: Case) -> None:
+    """`segwarehouse validate` reported every problem the case expects, exit 2, and wrote nothing."""
+    for file, line, *fragments in case.expect:
+        assert_cli_problem(result, file, line, *fragments)
+    assert "Traceback" not in output(result)
+    assert result.returncode == 2, output(result)
+    assert_nothing_written(project)
 
 
 @pytest.fixture(scope="module")
 def validate_all_cases(tmp_path_factory):
-    """`segwarehouse validate` on every case's project, run concurrently once: {case id: (project, result)}."""
-    projects = {case.id: make(tmp_path_factory.mktemp(case.id), case) for case in CASES}
-    results = cli_many(*((projects[case.id], "validate") for case in CASES))
-    return {case.id: (projects[case.id], result) for case, result in zip(CASES, results)}
+    return validate_cases(tmp_path_factory, CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_cli_validate_reports_without_traceback_and_exits_2(validate_all_cases, case):
     project, result = validate_all_cases[case.id]
-    for file, line, *fragments in case.expect:
-        assert_cli_problem(result, file, line, *fragments)
+    cli_case_holds(project, result, case)
     if case.id == "jinja_error_inside_macro":
         macro_case_expectation(result, api=False)
-    assert "Traceback" not in output(result)
-    assert result.returncode == 2, output(result)
-    assert_nothing_written(project)
 
 
 # --- every problem in every file, at once --------------------------------------------------------
