@@ -7,14 +7,13 @@ pushed into scans like `since`/`until`. A time lies in the period when its local
 lies in the period's dates, so a DST day is 23 or 25 hours long and a repeated hour stays in its date.
 
 A date begins at the first instant whose local date is that date: local midnight, the earlier one
-when midnight is repeated, the end of the gap when a DST change skips it. Local dates never go back
-in time in the zone database (a fall-back happens within a date or at its end), so the instants of
-a run of dates are one interval."""
+when midnight is repeated, the end of the gap when a DST change skips it. Local dates go back in
+time in no zone of the database from 1970 to 2037 but one (Antarctica/Casey, 2010-03-05, a 3-hour
+step back over midnight), so the instants of a run of dates are one interval."""
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 from sqlglot import exp
