@@ -224,3 +224,28 @@ def test_after_windows_get_a_scan_of_their_own(tmp_path):
     assert sorted(joined.values()) == [False, True]
     plain = next(s for s in plan.scans if not joined[s.name])
     assert "users" not in plain.query(plan.as_of).sql("duckdb")
+
+
+# --- explain ------------------------------------------------------------------------------------------
+
+def test_explain_counts_at_least_and_shows_the_local_period(tmp_path):
+    import duckdb
+    from conftest import PROJECT_YML
+    from segwarehouse import Project
+    where = {"at_least": 2, "of": [{"attribute": "plan", "equals": "pro"},
+                                   {"event": "purchase", "during": {"unit": "month", "offset": -1}},
+                                   {"attribute": "email", "exists": True}]}
+    root = write_project(tmp_path / "p", {"s.yml": yaml.safe_dump({"name": "s", "where": where})},
+                         PROJECT_YML + "time_zone: Europe/Berlin\n")
+    con = duckdb.connect(str(root / "segwarehouse.duckdb"))
+    con.execute("CREATE TABLE main.users (user_id BIGINT, email VARCHAR, plan VARCHAR)")
+    con.execute("INSERT INTO main.users VALUES (1, 'a@x.com', 'free'), (2, NULL, 'free')")
+    con.execute("CREATE TABLE main.events (user_id BIGINT, occurred_at TIMESTAMP, event_name VARCHAR, properties JSON)")
+    con.execute("INSERT INTO main.events VALUES (1, '2026-09-30 22:00:00', 'purchase', NULL)")  # 1 Oct, 00:00 Berlin
+    con.close()
+    member = Project(root).explain("s", 1, as_of="2026-11-01T12:00:00Z")
+    assert member.member and member.steps[0].values == {"conditions held (of 3, at least 2)": 2}
+    assert member.steps[2].values == {"count": 1, "month -1 (Europe/Berlin)":
+                                      "2026-10-01 00:00:00 to 2026-11-01 00:00:00 (end excluded)"}
+    other = Project(root).explain("s", 2, as_of="2026-11-01T12:00:00Z")
+    assert not other.member and other.steps[0].values == {"conditions held (of 3, at least 2)": 0}
