@@ -249,3 +249,20 @@ def test_explain_counts_at_least_and_shows_the_local_period(tmp_path):
                                       "2026-10-01 00:00:00 to 2026-11-01 00:00:00 (end excluded)"}
     other = Project(root).explain("s", 2, as_of="2026-11-01T12:00:00Z")
     assert not other.member and other.steps[0].values == {"conditions held (of 3, at least 2)": 0}
+
+
+def test_the_catalog_check_reads_the_anchor_column(tmp_path):
+    """after/before name a people column: a typo is reported at its FILE:LINE before any SQL runs."""
+    from segwarehouse.compiler.catalog import Catalog, check_segment
+    items = [{"name": "a", "where": {"event": "purchase", "after": {"attribute": "signup_att", "within": "2d"}}},
+             {"name": "b", "where": {"event": "purchase", "before": {"attribute": "created_at"}}}]
+    root = write_project(tmp_path / "proj", {"s.yml": yaml.safe_dump({"segments": items}, sort_keys=False)},
+                         prop.PROJECT_YML)
+    loaded = load_project(root)
+    columns = {"main.users": {"user_id": "BIGINT", "created_at": "TIMESTAMP", "signup_at": "TIMESTAMP"},
+               "main.events": dict(prop.EVENT_TYPES), "main.page_views": dict(prop.PAGE_VIEW_TYPES)}
+    catalog = Catalog(columns)
+    problems = check_segment(loaded.segments["a"], loaded.config, catalog)
+    assert len(problems) == 1 and "signup_att" in problems[0].message and "signup_at" in problems[0].message
+    assert problems[0].file.endswith("s.yml") and problems[0].line
+    assert check_segment(loaded.segments["b"], loaded.config, catalog) == []
