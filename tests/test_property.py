@@ -692,10 +692,12 @@ def resolve_zoned(value, as_of: dt.datetime, zone: str):
 
 
 EDGE_DELTAS = [dt.timedelta(0), MICRO, -MICRO, dt.timedelta(hours=1), -dt.timedelta(hours=1)]
-ZONED_TIME = st.one_of(ROW_TIME, st.builds(AtLocalMidnight, st.sampled_from(["day", "week", "month", "quarter", "year"]),
+ZONED_TIME = st.one_of(ROW_TIME, st.builds(AtLocalMidnight,
+                                           st.sampled_from(["day", "week", "month", "quarter", "year"]),
                                            st.integers(-2, 1), st.sampled_from(EDGE_DELTAS)))
 ZONED_EVENT_ROWS = rows(st.fixed_dictionaries({
-    "user_id": st.integers(1, 10), "occurred_at": ZONED_TIME, "event_name": st.sampled_from(["purchase", "add_to_cart"]),
+    "user_id": st.integers(1, 10), "occurred_at": ZONED_TIME,
+    "event_name": st.sampled_from(["purchase", "add_to_cart"]),
     "properties": st.none(), "channel": st.none(), "qty": st.none()}), 12)
 
 

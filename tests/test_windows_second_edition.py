@@ -141,7 +141,8 @@ def test_periods_beyond_the_calendar_are_empty_not_errors():
 @pytest.mark.parametrize("engine_name", ENGINES)
 def test_at_least_counts_the_conditions_that_hold(engines, tmp_path, engine_name):
     as_of = Z(2026, 11, 1, 12)
-    people = [{"user_id": 1, "age": 30, "vip": True}, {"user_id": 2, "age": 30}, {"user_id": 3}, {"user_id": 4, "vip": True}]
+    people = [{"user_id": 1, "age": 30, "vip": True}, {"user_id": 2, "age": 30}, {"user_id": 3},
+              {"user_id": 4, "vip": True}]
     events = [event(1, as_of - dt.timedelta(days=1)), event(3, as_of - dt.timedelta(days=1))]
     of = [{"attribute": "age", "gte": 18}, {"attribute": "vip", "equals": True}, {"event": "purchase"}]
     segments = {f"k{k}": {"at_least": k, "of": of} for k in (1, 2, 3)}

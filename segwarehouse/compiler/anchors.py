@@ -62,6 +62,7 @@ def join_people(query: exp.Select, stream: m.Stream, row_alias: str, people: Opt
     columns = dict.fromkeys(anchor.attribute for window in windows for _, anchor in anchors_of(window))
     person = exp.select(exp.column(people.key, quoted=True), *(
         named(as_kind(exp.column(c, quoted=True), TIMESTAMP), c) for c in columns)).from_(table_of(people.table))
-    on = exp.column(people.key, table=people_alias, quoted=True).eq(exp.column(stream.key, table=row_alias, quoted=True))
+    on = exp.column(people.key, table=people_alias, quoted=True).eq(
+        exp.column(stream.key, table=row_alias, quoted=True))
     query.append("joins", exp.Join(this=person.subquery(people_alias, copy=False), on=on, kind="INNER"))
     return query
