@@ -7,7 +7,8 @@ from typing import Any, Iterator
 
 from sqlglot import exp
 
-from .compiler.conditions import Feature
+from .compiler import calendar
+from .compiler.conditions import ConditionCompiler, Feature
 from .compiler.literals import TEXT, as_kind, named
 from .compiler.plan import EVALUATION, Plan
 from .spec import model as m
@@ -97,6 +98,36 @@ def _measured(c: m.Condition) -> dict[str, exp.Expression]:
     return {}
 
 
+def _periods(c: m.Condition) -> list[m.CalendarPeriod]:
+    """The calendar periods a node itself compares with (window, filter, attribute and aggregate ops)."""
+    ops: list[m.Op] = []
+    if isinstance(c, m.Attribute):
+        ops = list(c.ops)
+    elif isinstance(c, m.StreamCondition):
+        ops = [op for f in c.match.filters for op in f.ops] + [op for a in c.aggregates for op in a.ops]
+    periods = [op.value for op in ops if op.name == "during"]
+    if isinstance(c, m.StreamCondition) and c.match.window.during:
+        periods.insert(0, c.match.window.during)
+    return list(dict.fromkeys(periods))
+
+
+def _second_edition_measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expression]:
+    """at_least: how many of the listed conditions held; a calendar period: its local start and end."""
+    values: dict[str, exp.Expression] = {}
+    if isinstance(c, m.AtLeast):
+        held = [exp.Case().when(compiler.condition(item), exp.Literal.number(1)).else_(exp.Literal.number(0))
+                for item in c.items]
+        total = held[0]
+        for one in held[1:]:
+            total = exp.Add(this=total, expression=one)
+        values[f"conditions held (of {len(c.items)}, at least {c.k})"] = total
+    for period in _periods(c):
+        start, end = calendar.local_bounds(period, compiler.as_of)
+        values[f"{period} ({period.time_zone})"] = exp.Literal.string(
+            f"{start.isoformat(sep=' ')} to {end.isoformat(sep=' ')} (end excluded)")
+    return values
+
+
 def explain_query(plan: Plan, name: str, person: str) -> tuple[exp.Select, list[Step], list[list[str]]]:
     """One SELECT over the person's row in the plan's evaluation relation: each node's truth and
     measured values, in walk order."""
@@ -107,7 +138,8 @@ def explain_query(plan: Plan, name: str, person: str) -> tuple[exp.Select, list[
         steps.append(Step(depth, describe(node)))
         projections.append(named(predicate, f"n{i}"))
         names = []
-        for j, (label, value) in enumerate(_measured(node).items()):
+        measured = {**_measured(node), **_second_edition_measured(node, compiler)}
+        for j, (label, value) in enumerate(measured.items()):
             projections.append(named(value, f"n{i}_{j}"))
             names.append(label)
         columns.append(names)

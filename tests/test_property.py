@@ -9,6 +9,7 @@ nobody. One project directory and one DuckDB connection serve every example; tab
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -366,7 +367,7 @@ def stream_conditions(draw):
 # is the compiler's own list (empty until compilation lands), so CI stays green and each construct joins
 # the engine-vs-reference comparison the moment the compiler lists it. test_second_edition_generators_*
 # below exercises every generator against validation and the reference already.
-# (`split` references need a second segment with splits: not drawn here.)
+# (`split` references need a second segment with splits: run_cases draws them.)
 NEW_CONSTRUCTS = frozenset(SECOND_EDITION_COMPILED)
 ALL_NEW_CONSTRUCTS = frozenset({"at_least", "sequence", "during", "after", "before", "nth", "distinct",
                                 "distinct_days", "most_frequent"})
@@ -439,7 +440,8 @@ def leaves(constructs):
 @st.composite
 def at_least_groups(draw, inner):
     items = draw(st.lists(inner, min_size=1, max_size=3))
-    return {"at_least": draw(st.integers(1, len(items))), "of": items}
+    k = draw(st.one_of(st.just(1), st.just(len(items)), st.integers(1, len(items))))  # the edges, often
+    return {"at_least": k, "of": items}
 
 
 def conditions(depth: int = 3, constructs=NEW_CONSTRUCTS):
@@ -565,9 +567,15 @@ def run_cases(draw):
     conditions_ = draw(st.lists(CONDITIONS, min_size=2, max_size=4))
     segments = {f"s{i}": c for i, c in enumerate(conditions_)}
     segments["ref"] = {"all": [{"segment": "s0"}, {"not": {"segment": "s1"}}]}
+    if "split" in NEW_CONSTRUCTS:  # s0 has splits (RUN_SPLITS); a reference picks some of its groups
+        segments["grp"] = {"segment": "s0", "split": draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1,
+                                                                   max_size=3, unique=True))}
     people, events, page_views = draw(st.tuples(people_rows(), EVENT_ROWS, PAGE_VIEW_ROWS))
     return (as_of, resolve(segments, as_of), resolve(people, as_of), resolve(events, as_of),
             resolve(page_views, as_of))
+
+
+RUN_SPLITS = {"s0": {"salt": "p", "groups": {"a": 30, "b": 70, "c": 0}}}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -575,7 +583,8 @@ def run_cases(draw):
 @given(case=run_cases())
 def test_run_agrees_with_reference(warehouse, case):
     as_of, segments, people, events, page_views = case
-    warehouse.write_segments([{"name": name, "where": c} for name, c in segments.items()])
+    warehouse.write_segments([{"name": name, "where": c, **({"splits": RUN_SPLITS[name]} if name in RUN_SPLITS else {})}
+                              for name, c in segments.items()])
     note("segments: " + yaml.safe_dump(segments, sort_keys=False))
     loaded = load_project(warehouse.root)
     adapter = DuckDBAdapter({"path": ":memory:"}).connect()
@@ -592,7 +601,7 @@ def test_run_agrees_with_reference(warehouse, case):
     finally:
         adapter.close()
     evaluator = reference.Evaluator(people, {"event": events, "page_view": page_views}, as_of=as_of,
-                                    stream_defs=STREAM_DEFS, segments=segments)
+                                    stream_defs=STREAM_DEFS, segments=segments, splits=RUN_SPLITS)
     expected = {name: evaluator.members(c) for name, c in segments.items()}
     assert actual == expected
 
@@ -642,3 +651,93 @@ def test_number_comparisons_agree_with_reference(warehouse, case):
     actual, expected = engine_and_reference(warehouse, AS_OFS[0], condition, people, events, [])
     assert actual == expected, (f"condition {condition!r} over {[p for p in people]} / {events}: "
                                 f"engine {sorted(actual)}, reference {sorted(expected)}")
+
+
+# --- calendar periods in time zones ---------------------------------------------------------------------
+# as_of and row times near local midnight, DST changes and week/month/quarter/year boundaries of the
+# drawn zone: Berlin (summer time from 2026-03-29 01:00 UTC), New York (winter time from 2026-11-01
+# 06:00 UTC), Santiago (skips midnight on 2026-09-06, repeats 23:00 on 2026-04-04), Kolkata (+05:30).
+
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "America/Santiago", "Asia/Kolkata"]
+ZONED_AS_OFS = [dt.datetime(2026, 3, 29, 1, 30), dt.datetime(2026, 3, 30, 12), dt.datetime(2026, 11, 1, 6),
+                dt.datetime(2026, 11, 2, 4, 59, 59, 999999), dt.datetime(2026, 9, 6, 4), dt.datetime(2026, 4, 5, 3),
+                dt.datetime(2026, 1, 1), dt.datetime(2026, 4, 1, 0, 30), dt.datetime(2026, 7, 1, 12)]
+
+
+class AtLocalMidnight(At):
+    """A time near the local midnight that starts a period holding as_of (moved by `periods`), in the
+    drawn zone: exact, or `offset` away (a microsecond, an hour)."""
+
+    def __init__(self, unit: str, periods: int, offset: dt.timedelta):
+        super().__init__(offset)
+        self.unit, self.periods = unit, periods
+
+    def __repr__(self) -> str:
+        return f"AtLocalMidnight({self.unit!r}, {self.periods}, {self.offset!r})"
+
+    def at(self, as_of: dt.datetime, zone: str) -> dt.datetime:
+        start, _ = reference.period_of(reference.local(as_of, zone).date(), self.unit, self.periods)
+        midnight = dt.datetime.combine(start, dt.time()).replace(tzinfo=ZoneInfo(zone))  # fold 0: the first
+        return midnight.astimezone(dt.timezone.utc).replace(tzinfo=None) + self.offset
+
+
+def resolve_zoned(value, as_of: dt.datetime, zone: str):
+    if isinstance(value, AtLocalMidnight):
+        return value.at(as_of, zone)
+    if isinstance(value, dict):
+        return {k: resolve_zoned(v, as_of, zone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_zoned(v, as_of, zone) for v in value]
+    return resolve(value, as_of)
+
+
+EDGE_DELTAS = [dt.timedelta(0), MICRO, -MICRO, dt.timedelta(hours=1), -dt.timedelta(hours=1)]
+ZONED_TIME = st.one_of(ROW_TIME, st.builds(AtLocalMidnight,
+                                           st.sampled_from(["day", "week", "month", "quarter", "year"]),
+                                           st.integers(-2, 1), st.sampled_from(EDGE_DELTAS)))
+ZONED_EVENT_ROWS = rows(st.fixed_dictionaries({
+    "user_id": st.integers(1, 10), "occurred_at": ZONED_TIME,
+    "event_name": st.sampled_from(["purchase", "add_to_cart"]),
+    "properties": st.none(), "channel": st.none(), "qty": st.none()}), 12)
+
+
+@st.composite
+def zoned_people(draw):
+    ids = draw(st.lists(st.integers(1, 8), unique=True, min_size=1, max_size=8))
+    return [{**{c: None for c in PEOPLE_TYPES}, "user_id": key,
+             "created_at": draw(st.one_of(st.none(), ZONED_TIME))} for key in ids]
+
+
+@st.composite
+def zoned_conditions(draw):
+    period = draw(PERIODS)
+    shape = draw(st.sampled_from(["attribute", "stream", "stream_after", "first"]))
+    if shape == "attribute":
+        return {"attribute": "created_at", "during": period}
+    c = {"event": draw(st.sampled_from([None, "purchase"])), "during": period}
+    if shape == "stream_after":
+        c["after"] = draw(ANCHORS)
+    if shape == "first":
+        c["first"] = {"during": draw(PERIODS)}
+    return c
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(zone=st.sampled_from(ZONES), as_of=st.sampled_from(ZONED_AS_OFS),
+       conditions_=st.lists(zoned_conditions(), min_size=1, max_size=3), people=zoned_people(),
+       events=ZONED_EVENT_ROWS)
+def test_calendar_periods_agree_with_reference_in_zones(warehouse, zone, as_of, conditions_, people, events):
+    condition = {"any": conditions_} if len(conditions_) > 1 else conditions_[0]
+    people, events = resolve_zoned(people, as_of, zone), resolve_zoned(events, as_of, zone)
+    (warehouse.root / "segwarehouse.yml").write_text(PROJECT_YML + f"time_zone: {zone}\n")
+    try:
+        warehouse.table("main.users", people, PEOPLE_TYPES)
+        warehouse.table("main.events", events, EVENT_TYPES)
+        warehouse.table("main.page_views", [], PAGE_VIEW_TYPES)
+        note(f"zone {zone}, as_of {as_of}, segment: " + yaml.safe_dump({"where": condition}, sort_keys=False))
+        expected = reference.members(condition, people, {"event": events}, as_of=as_of, stream_defs=STREAM_DEFS,
+                                     time_zone=zone)
+        assert warehouse.members(condition, as_of) == expected
+    finally:
+        (warehouse.root / "segwarehouse.yml").write_text(PROJECT_YML)

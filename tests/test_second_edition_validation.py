@@ -345,11 +345,12 @@ def test_valid_new_constructs_validate_into_the_model(tmp_path):
     assert loaded.config.time_zone == "Europe/Berlin"
     groups = loaded.segments["groups"].condition
     assert isinstance(groups, m.AtLeast) and groups.k == 2 and len(groups.items) == 3
-    assert groups.items[0].ops == (m.Op("during", m.CalendarPeriod("week", -1)),)
+    # a period carries the project's zone, so every consumer resolves it alike
+    assert groups.items[0].ops == (m.Op("during", m.CalendarPeriod("week", -1, "Europe/Berlin")),)
     assert groups.items[2] == m.SegmentRef("experiment", ("variant_a",))
     assert loaded.segments["groups"].depends_on == ("experiment",)
     window = loaded.segments["windows"].condition.match.window
-    assert window.during == m.CalendarPeriod("quarter", 0)
+    assert window.during == m.CalendarPeriod("quarter", 0, "Europe/Berlin")
     assert window.after == m.Anchor("created_at", m.Duration(7, "d")) and window.before == m.Anchor("trial_ends_at")
     aggregates = {a.kind: a for a in loaded.segments["aggregates"].condition.aggregates}
     assert set(aggregates) == {"nth", "distinct", "distinct_days", "most_frequent"}  # no default count

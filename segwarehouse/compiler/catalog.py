@@ -78,6 +78,12 @@ def people_reads(segment: m.Segment, config: m.ProjectConfig) -> Iterator[Read]:
             reads.append(Read(c.match_column, c.line or segment.line))
         elif isinstance(c, m.Sql):
             reads.extend(Read(col, c.line or segment.line) for col in sql_columns(c.text, config.source_dialect))
+        matches = ([c.match] if isinstance(c, m.StreamCondition)
+                   else [step.match for step in c.steps] if isinstance(c, m.Sequence) else [])
+        for match in matches:  # after/before: {attribute: COL} reads COL per person
+            for anchor in (match.window.after, match.window.before):
+                if anchor is not None:
+                    reads.append(Read(anchor.attribute, c.line or segment.line))
 
     walk(segment.condition, visit)
     return iter(reads)

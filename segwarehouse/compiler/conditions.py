@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ..errors import Problem, ValidationError
 from ..spec import model as m
-from . import patterns
+from . import calendar, groups, patterns
 from .literals import (BOOLEAN, EXACT, NUMBER, TEXT, TIMESTAMP, as_kind, common_kind, conjunction, disjunction, false_if_null,
                        kind_of, literal, timestamp)
 
@@ -24,7 +24,7 @@ NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
 # Constructs of the language's second edition (SPEC section 4) that this compiler translates to SQL.
 # Each name is what `second_edition_construct` returns; a construct not listed here is refused with
 # its FILE:LINE. The property test (tests/test_property.py) draws exactly the constructs listed.
-SECOND_EDITION_COMPILED: frozenset[str] = frozenset()
+SECOND_EDITION_COMPILED: frozenset[str] = frozenset({"at_least", "split", "during", "after", "before"})
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,8 @@ def _comparison(value, op: m.Op, as_of, ignore_case, read) -> exp.Expression:
         return patterns.affix(text, op.value, "end", lower=ignore_case)
     if name == "matches":
         return exp.RegexpLike(this=text, expression=exp.Literal.string(op.value))
+    if name == "during":  # a calendar period, resolved to UTC instants at as_of (compiler/calendar.py)
+        return calendar.in_period(read(value, TIMESTAMP), op.value, as_of)
     if name in ("within", "older_than", "within_next"):
         stamp = read(value, TIMESTAMP)
         return time_window(stamp, name, op.value.delta, as_of)
@@ -156,7 +158,7 @@ class ConditionCompiler:
         terms, stack = [], [(c, None)]  # iterative: a long chain must not exhaust Python's recursion limit
         while stack:
             node, owner = stack.pop()  # owner: the referenced segment that defines node, if any
-            while isinstance(node, m.SegmentRef):
+            while isinstance(node, m.SegmentRef) and not node.split:  # a split reference is no plain splice
                 owner, node = node.name, self.segments[node.name].condition
             if type(node) is group:
                 stack.extend((item, owner) for item in reversed(node.items))
@@ -179,6 +181,8 @@ class ConditionCompiler:
             return exp.not_(exp.paren(disjunction([self.condition(i) for i in c.items]), copy=False), copy=False)
         if isinstance(c, m.Not):
             return exp.not_(exp.paren(self.condition(c.item), copy=False), copy=False)
+        if isinstance(c, m.AtLeast):
+            return groups.at_least(c.k, [self.condition(i) for i in c.items])
         if isinstance(c, m.Attribute):
             column = exp.column(c.column, quoted=True)
             read = typed_reader(self.people_types.get(c.column.lower()))
@@ -186,6 +190,9 @@ class ConditionCompiler:
                                           for op in c.ops]), copy=False)
         if isinstance(c, m.StreamCondition):
             return exp.paren(conjunction([self._aggregate(c.match, agg) for agg in c.aggregates]), copy=False)
+        if isinstance(c, m.SegmentRef) and c.split:
+            return groups.in_split_groups(exp.paren(self.segment(c.name), copy=False), self.segments[c.name].splits,
+                                          c.split, exp.column(self.config.people.key, quoted=True))
         if isinstance(c, m.SegmentRef):
             return exp.paren(self.segment(c.name), copy=False)
         if isinstance(c, m.Sql):

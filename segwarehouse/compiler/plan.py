@@ -17,7 +17,7 @@ from sqlglot import exp
 from ..errors import Problem
 from ..spec import model as m
 from ..spec.graph import closure
-from . import patterns
+from . import anchors, calendar, patterns
 from .catalog import Catalog, check, people_reads
 from .conditions import ConditionCompiler, Feature, compare, read_path
 from .names import table_of as table
@@ -37,6 +37,8 @@ def lower_bound(window: m.Window, as_of: dt.datetime) -> Optional[dt.datetime]:
         bounds.append(as_of - window.within.delta)
     if window.since:
         bounds.append(window.since - dt.timedelta(microseconds=1))
+    if window.during:
+        bounds.append(calendar.bounds(window.during, as_of)[0] - dt.timedelta(microseconds=1))
     return max(bounds) if bounds else None
 
 
@@ -60,6 +62,9 @@ def match_predicate(match: m.StreamMatch, stream: m.Stream, as_of: dt.datetime) 
         checks.append(exp.GTE(this=ts.copy(), expression=timestamp(w.since)))
     if w.until:
         checks.append(exp.LT(this=ts.copy(), expression=timestamp(w.until)))
+    if w.during:
+        checks.append(calendar.in_period(ts.copy(), w.during, as_of))
+    checks.extend(anchors.row_checks(w, ts, PEOPLE))  # after/before: the scan joins the people table
     return conjunction(checks)
 
 
@@ -83,6 +88,7 @@ class Scan:
     stream: m.Stream
     features: list[Feature] = field(default_factory=list)
     name: str = ""
+    people: Optional[m.People] = None  # joined (as PEOPLE) when a feature's window is after/before a people column
 
     def query(self, as_of: dt.datetime) -> exp.Select:
         s = self.stream
@@ -99,8 +105,10 @@ class Scan:
             where = predicates[matches[0]]
         else:
             where = conjunction(self._pushdown(matches, as_of))
-        return (exp.select(*columns).from_(table(s.table).as_(ROW, quoted=True), copy=False)
-                .where(where, copy=False).group_by(exp.column(s.key, table=ROW, quoted=True), copy=False))
+        query = exp.select(*columns).from_(table(s.table).as_(ROW, quoted=True), copy=False)
+        if any(anchors.anchored(match.window) for match in matches):
+            query = anchors.join_people(query, s, ROW, self.people, PEOPLE, [match.window for match in matches])
+        return query.where(where, copy=False).group_by(exp.column(s.key, table=ROW, quoted=True), copy=False)
 
     def _pushdown(self, matches: list[m.StreamMatch], as_of: dt.datetime) -> list[exp.Expression]:
         """What every feature of the scan needs: zone-map friendly bounds and a name list."""
@@ -122,19 +130,21 @@ def window_class(window: m.Window, as_of: dt.datetime) -> str:
     of the window's length in hours ('all' for all history). A 3-day feature then never makes
     a scan read 90 days of rows, and a scan evaluates only the filters of similar windows."""
     bound = lower_bound(window, as_of)
+    joined = "anchored_" if anchors.anchored(window) else ""  # scans joining people never slow the others
     if bound is None:
-        return "all"
+        return joined + "all"
     hours = max((as_of - bound).total_seconds() / 3600, 1.0)
-    return f"{4 ** math.ceil(math.log(hours, 4))}h"
+    return f"{joined}{4 ** math.ceil(math.log(hours, 4))}h"
 
 
-def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime) -> list[Scan]:
+def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime,
+               people: Optional[m.People] = None) -> list[Scan]:
     """Group features into scans: per stream and window class."""
     scans: dict[tuple[str, str], Scan] = {}
     for feature in features:
         key = (feature.match.stream, window_class(feature.match.window, as_of))
         if key not in scans:
-            scans[key] = Scan(streams[key[0]], name=f"_sw_scan_{key[0]}_{key[1]}")
+            scans[key] = Scan(streams[key[0]], name=f"_sw_scan_{key[0]}_{key[1]}", people=people)
         scans[key].features.append(feature)
     return list(scans.values())
 
@@ -261,7 +271,8 @@ class Plan:
     def scans_of(self, names: list[str]) -> list[Scan]:
         """The scans computing just what these segments read, grouped as a plan of them alone."""
         wanted = set().union(*(self.features_of(n) for n in names)) if names else set()
-        return plan_scans([f for c, f in self.features.items() if c in wanted], self.config.streams, self.as_of)
+        return plan_scans([f for c, f in self.features.items() if c in wanted], self.config.streams, self.as_of,
+                          self.config.people)
 
     def with_evaluation(self, query: exp.Select, names: list[str]) -> exp.Select:
         """`query` reads `_sw_people`: add it, and the scans it needs, as CTEs."""
@@ -296,7 +307,7 @@ def build_plan(config: m.ProjectConfig, segments: dict[str, m.Segment], names: l
     predicates = {name: compiler.segment(name) for name in names if name not in broken}
     plan = Plan(config, segments, list(names), as_of, compiler, predicates, compiler.features, [], [],
                 [n for n in everything if segments[n].static], problems, catalog)
-    plan.scans = plan_scans(list(compiler.features.values()), config.streams, as_of)
+    plan.scans = plan_scans(list(compiler.features.values()), config.streams, as_of, config.people)
     plan.people_columns = plan.people_columns_of([n for n in names if n not in broken])
     return plan
 

@@ -79,7 +79,7 @@ def load_project(project_dir: str | Path, vars_override: Optional[Mapping[str, A
         raw = _read(path, shown, renderer, problems)
         if raw is None:
             continue
-        ctx = Context(problems, shown, config.streams, config.source_dialect, root=root)
+        ctx = Context(problems, shown, config.streams, config.source_dialect, root=root, time_zone=config.time_zone)
         if isinstance(raw, dict) and "segments" in raw and "name" not in raw:
             check_keys(raw, ("segments",), "beside `segments:`", problems, shown)
             items = raw["segments"]

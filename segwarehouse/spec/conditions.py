@@ -61,6 +61,7 @@ class Context:
     source_dialect: str = "duckdb"
     references: list = field(default_factory=list)  # (segment name, line)
     root: Optional[Path] = None  # the project directory, to check files that segments name
+    time_zone: str = "UTC"  # the project's, which calendar periods are taken in
 
     def error(self, line: Optional[int], message: str) -> None:
         self.problems.add(self.file, line, message)
@@ -573,7 +574,7 @@ def _calendar_period(value: Any, ctx: Context, line: Optional[int]) -> Optional[
                   f"holds as_of) or negative (-1: the one before), got {_show(offset)}; periods after as_of "
                   "never match")
         ok = False
-    return m.CalendarPeriod(unit, offset) if ok else None
+    return m.CalendarPeriod(unit, offset, ctx.time_zone) if ok else None
 
 
 def _anchor(key: str, value: Any, ctx: Context, line: Optional[int]) -> Optional[m.Anchor]:

@@ -103,6 +103,7 @@ class CalendarPeriod:
 
     unit: str  # day, week (Monday to Sunday), month, quarter, year
     offset: int = 0  # <= 0
+    time_zone: str = "UTC"  # the project's (SPEC section 2), set when parsed: a period is complete in itself
 
     UNITS = ("day", "week", "month", "quarter", "year")
 

@@ -1,0 +1,42 @@
+-- segment buyers_last_month
+-- defined in segments/commerce/buyers_last_month.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for databricks offline (no target catalog)
+WITH `_sw_scan_event_1024h` AS (
+  SELECT
+    `s`.`user_id` AS `_sw_key`,
+    COUNT(*) AS `_sw_event_count_4a86561aac`
+  FROM `main`.`events` AS `s`
+  WHERE
+    `s`.`occurred_at` <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND `s`.`event_name` = 'purchase'
+    AND (
+      `s`.`occurred_at` >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
+      AND `s`.`occurred_at` < CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    )
+  GROUP BY
+    `s`.`user_id`
+), `_sw_people` AS (
+  SELECT
+    `p`.`user_id`,
+    `p`.`email`,
+    `p`.`first_name`,
+    `_sw_scan_event_1024h`.`_sw_event_count_4a86561aac`
+  FROM `main`.`users` AS `p`
+  LEFT JOIN `_sw_scan_event_1024h` AS `_sw_scan_event_1024h`
+    ON `p`.`user_id` = `_sw_scan_event_1024h`.`_sw_key`
+)
+SELECT
+  `user_id` AS `person_id`,
+  CAST(NULL AS STRING) AS `split`,
+  TO_JSON(
+    NAMED_STRUCT('email', `email`, 'first_name', `first_name`),
+    MAP('ignoreNullFields', 'false')
+  ) AS `fields`
+FROM `_sw_people`
+WHERE
+  (
+    COALESCE((
+      COALESCE(`_sw_event_count_4a86561aac`, 0) >= 1
+    ), FALSE)
+  );

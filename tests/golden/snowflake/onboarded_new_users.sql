@@ -1,0 +1,56 @@
+-- segment onboarded_new_users
+-- defined in segments/lifecycle/onboarded_new_users.yml:1
+-- as_of 2026-11-01T00:00:00
+-- compiled by segwarehouse for snowflake offline (no target catalog)
+WITH "_SW_SCAN_EVENT_ANCHORED_ALL" AS (
+  SELECT
+    "S"."USER_ID" AS "_SW_KEY",
+    COUNT(*) AS "_SW_EVENT_COUNT_0A5BCE01E8"
+  FROM "MAIN"."EVENTS" AS "S"
+  INNER JOIN (
+    SELECT
+      "USER_ID",
+      CAST(CONVERT_TIMEZONE('UTC', CAST("SIGNUP_AT" AS TIMESTAMPTZ)) AS TIMESTAMP) AS "SIGNUP_AT"
+    FROM "MAIN"."USERS"
+  ) AS "P"
+    ON "P"."USER_ID" = "S"."USER_ID"
+  WHERE
+    "S"."OCCURRED_AT" <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+    AND "S"."EVENT_NAME" IN ('login', 'app_open')
+    AND "P"."SIGNUP_AT" < "S"."OCCURRED_AT"
+    AND "S"."OCCURRED_AT" <= "P"."SIGNUP_AT" + INTERVAL '48 HOUR'
+  GROUP BY
+    "S"."USER_ID"
+), "_SW_PEOPLE" AS (
+  SELECT
+    "P"."USER_ID",
+    "P"."EMAIL",
+    "P"."FIRST_NAME",
+    "P"."SIGNUP_AT",
+    "_SW_SCAN_EVENT_ANCHORED_ALL"."_SW_EVENT_COUNT_0A5BCE01E8"
+  FROM "MAIN"."USERS" AS "P"
+  LEFT JOIN "_SW_SCAN_EVENT_ANCHORED_ALL" AS "_SW_SCAN_EVENT_ANCHORED_ALL"
+    ON "P"."USER_ID" = "_SW_SCAN_EVENT_ANCHORED_ALL"."_SW_KEY"
+)
+SELECT
+  "USER_ID" AS "PERSON_ID",
+  CAST(NULL AS VARCHAR) AS "SPLIT",
+  OBJECT_CONSTRUCT_KEEP_NULL('email', "EMAIL", 'first_name', "FIRST_NAME") AS "FIELDS"
+FROM "_SW_PEOPLE"
+WHERE
+  (
+    (
+      COALESCE(
+        (
+          CAST(CONVERT_TIMEZONE('UTC', CAST("SIGNUP_AT" AS TIMESTAMPTZ)) AS TIMESTAMP) > CAST('2026-10-02 00:00:00' AS TIMESTAMP)
+          AND CAST(CONVERT_TIMEZONE('UTC', CAST("SIGNUP_AT" AS TIMESTAMPTZ)) AS TIMESTAMP) <= CAST('2026-11-01 00:00:00' AS TIMESTAMP)
+        ),
+        FALSE
+      )
+    )
+    AND (
+      COALESCE((
+        COALESCE("_SW_EVENT_COUNT_0A5BCE01E8", 0) >= 1
+      ), FALSE)
+    )
+  );
