@@ -177,3 +177,28 @@ def test_each_rule_on_clickhouse_and_spark(engines, project, engine_name):
     differ = {name: (sorted({p for p, _ in rows[name]}), sorted(expected(name, zone))) for name in names
               if {p for p, _ in rows[name]} != expected(name, zone)}
     assert not differ, f"{engine_name} in {zone} (engine, expected): {differ}"
+
+
+def test_explain_shows_what_each_aggregate_measured(tmp_path):
+    """explain: the nth time, the distinct count, the distinct days, the most frequent value and its rows."""
+    import duckdb
+
+    from segwarehouse import Project
+
+    where = {"all": [{"event": "purchase", "nth": {"n": 2, "exists": True},
+                      "distinct": {"of": "properties.category", "gte": 1}, "distinct_days": {"gte": 1},
+                      "most_frequent": {"of": "properties.category", "equals": "boots"}}]}
+    root = write_project(tmp_path / "p", {"s.yml": yaml.safe_dump({"name": "s", "where": where})},
+                         prop.PROJECT_YML + "time_zone: America/New_York\n")
+    con = duckdb.connect(str(root / "segwarehouse.duckdb"))
+    from test_conditions import create_table
+    create_table(con, "main.users", PEOPLE, prop.PEOPLE_TYPES)
+    create_table(con, "main.events", EVENTS, prop.EVENT_TYPES)
+    create_table(con, "main.page_views", [], prop.PAGE_VIEW_TYPES)
+    con.close()
+    explained = Project(root).explain("s", 1, as_of=AS_OF)
+    assert explained.member
+    assert explained.steps[1].values == {
+        "time of row 2": AS_OF - 2 * DAY, "distinct count of properties.category": 2, "distinct days": 3,
+        "most frequent value of properties.category": "boots",
+        "rows with the most frequent value of properties.category": 2}
