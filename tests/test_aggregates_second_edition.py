@@ -202,3 +202,45 @@ def test_explain_shows_what_each_aggregate_measured(tmp_path):
         "time of row 2": AS_OF - 2 * DAY, "distinct count of properties.category": 2, "distinct days": 3,
         "most frequent value of properties.category": "boots",
         "rows with the most frequent value of properties.category": 2}
+
+
+# --- distinct_days, drawn: times around local midnight and the DST changes of New York ----------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from test_conditions import Warehouse  # noqa: E402
+
+# UTC instants of New York's local midnights and DST changes in 2026, and a minute/microsecond around them
+EDGES = [dt.datetime(2026, 3, 8, 5), dt.datetime(2026, 3, 8, 7), dt.datetime(2026, 3, 9, 4), NY_MIDNIGHT_NOV_1,
+         dt.datetime(2026, 11, 1, 6), NY_MIDNIGHT_NOV_2, dt.datetime(2026, 11, 1, 5, 30)]
+SHIFTS = [dt.timedelta(0), MICRO, -MICRO, dt.timedelta(minutes=59), -dt.timedelta(hours=1)]
+DRAWN_AS_OF = dt.datetime(2026, 11, 3)
+
+
+@st.composite
+def day_cases(draw):
+    rows = draw(st.lists(st.tuples(st.integers(1, 4), st.sampled_from(EDGES), st.sampled_from(SHIFTS)), max_size=12))
+    events = [_event(user, at + shift, "login") for user, at, shift in rows]
+    ops = draw(st.sampled_from([{"gte": 2}, {"equals": 1}, {"equals": 0}, {"lt": 3}, {"between": [2, 3]}]))
+    return {"event": "login", "distinct_days": ops}, events
+
+
+@pytest.fixture(scope="module")
+def new_york(tmp_path_factory):
+    wh = Warehouse(tmp_path_factory.mktemp("days") / "proj", prop.PROJECT_YML + "time_zone: America/New_York\n")
+    yield wh
+    wh.con.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=day_cases())
+def test_drawn_distinct_days_agree_with_the_reference_in_new_york(new_york, case):
+    condition, events = case
+    people = PEOPLE[:4]
+    new_york.table("main.users", people, prop.PEOPLE_TYPES)
+    new_york.table("main.events", events, prop.EVENT_TYPES)
+    new_york.table("main.page_views", [], prop.PAGE_VIEW_TYPES)
+    actual = {row[0] for row in new_york.query(condition, DRAWN_AS_OF)}
+    expected_members = reference.members(condition, people, {"event": events}, as_of=DRAWN_AS_OF,
+                                         stream_defs=prop.STREAM_DEFS, time_zone="America/New_York")
+    assert actual == expected_members
