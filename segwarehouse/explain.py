@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from sqlglot import exp
 
 from .compiler import calendar
-from .compiler.conditions import ConditionCompiler, Feature
+from .compiler.conditions import COUNTS, ConditionCompiler
 from .compiler.literals import TEXT, as_kind, named
 from .compiler.plan import EVALUATION, Plan
 from .spec import model as m
@@ -82,7 +82,7 @@ def nodes(c: m.Condition, segments: dict[str, m.Segment], depth: int = 0,
         yield from nodes(child, segments, depth + 1, expand_references)
 
 
-def _measured(c: m.Condition) -> dict[str, exp.Expression]:
+def _measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expression]:
     if isinstance(c, m.Attribute):
         return {c.column: exp.column(c.column, quoted=True)}
     if isinstance(c, m.InStatic):
@@ -90,10 +90,16 @@ def _measured(c: m.Condition) -> dict[str, exp.Expression]:
     if isinstance(c, m.StreamCondition):
         values = {}
         for agg in c.aggregates:
-            value: exp.Expression = exp.column(Feature(c.match, agg.kind, agg.of).column, quoted=True)
-            if agg.kind in ("count", "sum"):
+            feature = compiler.feature_of(c.match, agg)
+            value: exp.Expression = exp.column(feature.column, quoted=True)
+            if agg.kind in COUNTS:
                 value = exp.func("COALESCE", value, exp.Literal.number(0))
-            values[f"{agg.kind}{' of ' + str(agg.of) if agg.of else ''}"] = value
+            label = {"nth": f"time of row {agg.n}", "distinct": "distinct count", "distinct_days": "distinct days",
+                     "most_frequent": "most frequent value"}.get(agg.kind, agg.kind)
+            values[f"{label}{' of ' + str(agg.of) if agg.of else ''}"] = value
+            if agg.kind == "most_frequent":  # and in how many matching rows it was found
+                values[f"rows with the most frequent value of {agg.of}"] = exp.func(
+                    "COALESCE", exp.column(feature.count_column, quoted=True), exp.Literal.number(0))
         return values
     return {}
 
@@ -138,7 +144,7 @@ def explain_query(plan: Plan, name: str, person: str) -> tuple[exp.Select, list[
         steps.append(Step(depth, describe(node)))
         projections.append(named(predicate, f"n{i}"))
         names = []
-        measured = {**_measured(node), **_second_edition_measured(node, compiler)}
+        measured = {**_measured(node, compiler), **_second_edition_measured(node, compiler)}
         for j, (label, value) in enumerate(measured.items()):
             projections.append(named(value, f"n{i}_{j}"))
             names.append(label)

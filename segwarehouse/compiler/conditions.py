@@ -24,7 +24,10 @@ NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
 # Constructs of the language's second edition (SPEC section 4) that this compiler translates to SQL.
 # Each name is what `second_edition_construct` returns; a construct not listed here is refused with
 # its FILE:LINE. The property test (tests/test_property.py) draws exactly the constructs listed.
-SECOND_EDITION_COMPILED: frozenset[str] = frozenset({"at_least", "split", "during", "after", "before"})
+SECOND_EDITION_COMPILED: frozenset[str] = frozenset({
+    "at_least", "split", "during", "after", "before",  # groups, split references, windows
+    "nth", "distinct", "distinct_days", "most_frequent",  # counting and ranking a person's rows
+})
 
 
 @dataclass(frozen=True)
@@ -32,15 +35,33 @@ class Feature:
     """One per-person aggregate over the rows of a stream that a StreamMatch selects."""
 
     match: m.StreamMatch
-    kind: str  # count, sum, avg, min, max, first, last
+    kind: str  # count, sum, avg, min, max, first, last, nth, distinct, distinct_days, most_frequent
     of: Optional[m.Path] = None
     exact: bool = False  # min/max also computed in DECIMAL(38, 9), for literals of 2**53 or more
+    n: Optional[int] = None  # nth: which row in time order
+    zone: Optional[str] = None  # distinct_days: the time zone whose calendar dates are counted
 
     @property
     def column(self) -> str:
         kind = self.kind + ("_exact" if self.exact else "")  # the name compiled SQL has always used
-        digest = hashlib.sha1(repr((self.match, kind, self.of)).encode()).hexdigest()[:10]
+        extra = tuple(v for v in (self.n, self.zone) if v is not None)  # none for the first edition's kinds
+        digest = hashlib.sha1(repr((self.match, kind, self.of, *extra)).encode()).hexdigest()[:10]
         return f"_sw_{self.match.stream}_{kind}_{digest}"
+
+    @property
+    def count_column(self) -> str:
+        """most_frequent: the number of rows that hold the most frequent value (explain shows it)."""
+        return self.column + "_rows"
+
+    @property
+    def ranked(self) -> bool:
+        """Computed by ranking a person's rows (planner: a Ranking), not by one aggregate of a scan."""
+        return self.kind in RANKED
+
+
+RANKED = ("nth", "most_frequent")
+# Aggregates that count rows or values: 0, never NULL, for a person without matching rows (SPEC 4, rules 2, 3, 8).
+COUNTS = ("count", "sum", "distinct", "distinct_days")
 
 
 def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bool = False,
@@ -204,27 +225,33 @@ class ConditionCompiler:
             return false_if_null(value.isin(query=subquery))
         raise AssertionError(type(c))
 
-    def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path], exact: bool = False) -> exp.Column:
-        feature = Feature(match, kind, of, exact)
+    def feature_of(self, match: m.StreamMatch, agg: m.Aggregate, exact: bool = False) -> Feature:
+        """The per-person aggregate that an aggregate key of a stream condition compares."""
+        return Feature(match, agg.kind, agg.of, exact, n=agg.n,
+                       zone=self.config.time_zone if agg.kind == "distinct_days" else None)
+
+    def _feature(self, match: m.StreamMatch, agg: m.Aggregate, exact: bool = False) -> exp.Column:
+        feature = self.feature_of(match, agg, exact)
         self.features[feature.column] = feature
         return exp.column(feature.column, quoted=True)
 
     def _aggregate(self, match: m.StreamMatch, agg: m.Aggregate) -> exp.Expression:
-        value = self._feature(match, agg.kind, agg.of)
-        if agg.kind in ("count", "sum"):  # no rows: a count or sum of 0, never NULL (SPEC 4.2, 4.3)
+        value = self._feature(match, agg)
+        if agg.kind in COUNTS:  # no rows: a count or sum of 0, never NULL (SPEC 4, rules 2, 3, 8)
             value = exp.func("COALESCE", value, exp.Literal.number(0))
         # min/max against an integer of 2**53 or more: also computed exactly, in DECIMAL(38, 9), and
         # that result decides unless the extreme value lies beyond what the decimal holds (1e300).
-        exact = (self._feature(match, agg.kind, agg.of, exact=True)
+        exact = (self._feature(match, agg, exact=True)
                  if agg.kind in ("min", "max") and any(_needs_exact(op) for op in agg.ops) else None)
         checks = []
         for op in agg.ops:
-            check = compare(value.copy(), op, self.as_of, read=_already_typed)
+            # most_frequent is text already; ignore_case lower-cases both sides (SPEC 4, rule 10)
+            check = compare(value.copy(), op, self.as_of, agg.ignore_case, read=_already_typed)
             if exact is not None and _needs_exact(op):
                 in_range = exp.LT(this=exp.Abs(this=value.copy()), expression=exp.Literal.number("1e28"))
                 check = exp.func("COALESCE", exp.Case().when(in_range, compare(exact.copy(), op, self.as_of,
                                                                                read=_already_typed)), check)
-            if op.name in NEGATED:  # an aggregate of no rows is NULL and every comparison with it false (4.3)
+            if op.name in NEGATED:  # an aggregate of no rows is NULL and every comparison with it false (3, 10)
                 check = exp.and_(exp.not_(exp.Is(this=value.copy(), expression=exp.null()), copy=False), check,
                                  copy=False)
             checks.append(check)
@@ -245,7 +272,7 @@ def typed_reader(engine_type: Optional[str]) -> Callable[[exp.Expression, str], 
 
 
 def _already_typed(value: exp.Expression, kind: str) -> exp.Expression:
-    """Aggregates are numbers or timestamps already: compare them as they are."""
+    """Aggregates are numbers, timestamps or (most_frequent) text already: compare them as they are."""
     return value
 
 

@@ -245,8 +245,19 @@ def filter_as_case(node: exp.Expression) -> exp.Expression:
     if isinstance(value, exp.Star):
         value = exp.Literal.number(1)
     agg = agg.copy()
-    agg.set("this", exp.Case().when(predicate, value))
+    if isinstance(value, exp.Distinct):  # COUNT(DISTINCT CASE WHEN p THEN x END)
+        agg.set("this", exp.Distinct(expressions=[exp.Case().when(predicate, value.expressions[0])]))
+    else:
+        agg.set("this", exp.Case().when(predicate, value))
     return agg
+
+
+# --- byte order: COLLATE "C" (plan.byte_order) is for DuckDB and PostgreSQL -----------------------------
+
+def without_collation(node: exp.Expression) -> exp.Expression:
+    """Engines that compare text by its bytes by default (Snowflake without a collation, ClickHouse,
+    Spark, BigQuery, Trino, Redshift) and that spell COLLATE otherwise: the bare text."""
+    return node.this if isinstance(node, exp.Collate) else node
 
 
 # --- ClickHouse ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ..errors import Problem
 from ..spec import model as m
 from ..spec.graph import walk
 from . import dialect_rules as r
+from . import timezones as tz
 
 
 Rule = Callable[[exp.Expression], exp.Expression]
@@ -24,19 +25,21 @@ Rule = Callable[[exp.Expression], exp.Expression]
 # Per dialect: rules applied to every node (top-down), and rules applied once to the root.
 RULES: dict[str, list[Rule]] = {
     "duckdb": [],  # the dialect the tree is built for
-    "snowflake": [r.without_try, r.snowflake_regex_search, r.snowflake_safe_cast],
+    "snowflake": [r.without_try, r.snowflake_regex_search, r.snowflake_safe_cast, r.without_collation],
     "postgres": [r.without_try, r.postgres_safe_cast, r.postgres_json_text, r.postgres_ascii_classes,
                  r.json_object_as("JSON_BUILD_OBJECT")],
-    "redshift": [r.without_try, r.filter_as_case, r.redshift_lenient_json, r.json_object_as("OBJECT")],
-    "bigquery": [r.without_try, r.bigquery_instants, r.backslash_like],
-    "trino": [r.trino_utc_timestamps, r.trino_microseconds],  # Trino has TRY()
-    "spark": [r.without_try, r.spark_try_cast, r.spark_json_object],
-    "databricks": [r.without_try, r.spark_json_object],
+    "redshift": [r.without_try, r.filter_as_case, r.redshift_lenient_json, r.json_object_as("OBJECT"),
+                 r.without_collation],
+    "bigquery": [r.without_try, r.bigquery_instants, r.backslash_like, r.without_collation, tz.bigquery_local_time],
+    "trino": [r.trino_utc_timestamps, r.trino_microseconds, r.without_collation, tz.trino_local_time],  # Trino has TRY()
+    "spark": [r.without_try, r.spark_try_cast, r.spark_json_object, r.without_collation, tz.spark_local_time],
+    "databricks": [r.without_try, r.spark_json_object, r.without_collation, tz.spark_local_time],
     "clickhouse": [r.without_try, r.clickhouse_safe_cast, r.clickhouse_json_text, r.clickhouse_types,
-                   r.clickhouse_lower, r.clickhouse_json_object, r.clickhouse_split_part],
+                   r.clickhouse_lower, r.clickhouse_json_object, r.clickhouse_split_part, r.without_collation,
+                   tz.clickhouse_local_time],
 }
 ROOT_RULES: dict[str, list[Rule]] = {"clickhouse": [r.clickhouse_join_nulls]}
-DEFAULT_RULES = [r.without_try]
+DEFAULT_RULES = [r.without_try, r.without_collation]
 # The dialects whose SQL the test suite executes (tests/test_cross_engine.py); the others are
 # checked against golden files only.
 EXECUTED = ("duckdb", "postgres", "snowflake", "clickhouse", "spark")

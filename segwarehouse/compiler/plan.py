@@ -8,9 +8,10 @@ no lower bound (all history) get a scan of their own, so they never widen the re
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from sqlglot import exp
 
@@ -23,6 +24,7 @@ from .conditions import ConditionCompiler, Feature, compare, read_path
 from .names import table_of as table
 from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
+from .timezones import local_date
 
 KEY = "_sw_key"
 EVALUATION = "_sw_people"  # one row per person: people columns and features
@@ -74,6 +76,11 @@ def _aggregate(feature: Feature, stream: m.Stream) -> exp.Expression:
     if feature.kind in ("first", "last"):
         ts = exp.column(stream.timestamp, table=ROW, quoted=True)
         return exp.Min(this=ts) if feature.kind == "first" else exp.Max(this=ts)
+    if feature.kind == "distinct":  # distinct text forms; COUNT skips NULLs (SPEC 4, rule 8)
+        return exp.Count(this=exp.Distinct(expressions=[read_path(feature.of, ROW, TEXT)]))
+    if feature.kind == "distinct_days":  # distinct calendar dates in the project's time_zone
+        ts = exp.column(stream.timestamp, table=ROW, quoted=True)
+        return exp.Count(this=exp.Distinct(expressions=[local_date(ts, feature.zone)]))
     kind, exact = feature.kind, feature.exact
     # Sums and averages add in DECIMAL(38, 9): 120.50 + 79.50 is 200 whatever order the engine adds
     # rows in; in floating point it is sometimes 199.99999999999997.
@@ -110,6 +117,15 @@ class Scan:
             query = anchors.join_people(query, s, ROW, self.people, PEOPLE, [match.window for match in matches])
         return query.where(where, copy=False).group_by(exp.column(s.key, table=ROW, quoted=True), copy=False)
 
+    @property
+    def columns(self) -> list[str]:
+        """The feature columns the scan adds to the evaluation relation."""
+        return [f.column for f in self.features]
+
+    def parts(self) -> list["Scan"]:
+        """One scan per feature (the runner's way to find the feature that fails)."""
+        return [Scan(self.stream, [feature], f"{self.name}_{i}", self.people) for i, feature in enumerate(self.features)]
+
     def _pushdown(self, matches: list[m.StreamMatch], as_of: dt.datetime) -> list[exp.Expression]:
         """What every feature of the scan needs: zone-map friendly bounds and a name list."""
         ts = exp.column(self.stream.timestamp, table=ROW, quoted=True)
@@ -125,6 +141,105 @@ class Scan:
         return checks
 
 
+RANK, TIME, VALUE, ROWS = "_sw_rank", "_sw_time", "_sw_value", "_sw_rows"
+
+
+def _ref(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def byte_order(text: exp.Expression) -> exp.Expression:
+    """Text sorted by its UTF-8 bytes: COLLATE "C" where the default collation is linguistic
+    (PostgreSQL) or may be changed (DuckDB's default_collation); dialects.RULES removes it where
+    text compares by bytes anyway (Snowflake, ClickHouse, Spark, ...)."""
+    collation = exp.to_identifier("C", quoted=True)
+    collation.meta["case_sensitive"] = True  # a collation name, not a column: never folded to "c"
+    return exp.Collate(this=text, expression=collation)
+
+
+def _row_number(person: exp.Expression, order: list[exp.Ordered]) -> exp.Window:
+    return exp.Window(this=exp.RowNumber(), partition_by=[person], order=exp.Order(expressions=order))
+
+
+@dataclass
+class Ranking:
+    """A person's matching rows ranked, for the features no single aggregate computes: the n-th
+    timestamp in time order (`nth`, several n at once), or the text form most rows hold with the
+    number of those rows (`most_frequent`, ties to the smallest text in byte order). One per
+    StreamMatch (and `of` path): its WHERE is the match's own predicate, so it reads only rows up
+    to as_of, within the window and with the listed names, as a scan does."""
+
+    stream: m.Stream
+    features: list[Feature]
+    name: str
+    people: Optional[m.People] = None  # joined (as PEOPLE) when the match is after/before a people column
+
+    @property
+    def columns(self) -> list[str]:
+        if self.features[0].kind == "most_frequent":
+            return [self.features[0].column, self.features[0].count_column]
+        return [f.column for f in self.features]
+
+    def parts(self) -> list["Ranking"]:
+        return [Ranking(self.stream, [feature], f"{self.name}_{i}", self.people)
+                for i, feature in enumerate(self.features)]
+
+    def query(self, as_of: dt.datetime) -> exp.Select:
+        s, first = self.stream, self.features[0]
+        rows = (exp.select(named(exp.column(s.key, table=ROW, quoted=True), KEY))
+                .from_(table(s.table).as_(ROW, quoted=True), copy=False))
+        if anchors.anchored(first.match.window):
+            rows = anchors.join_people(rows, s, ROW, self.people, PEOPLE, [first.match.window])
+        rows = rows.where(match_predicate(first.match, s, as_of), copy=False)
+        if first.kind == "nth":
+            return self._nth(rows, exp.column(s.key, table=ROW, quoted=True),
+                             exp.column(s.timestamp, table=ROW, quoted=True))
+        return self._most_frequent(rows, read_path(first.of, ROW, TEXT))
+
+    def _nth(self, rows: exp.Select, person: exp.Expression, ts: exp.Expression) -> exp.Select:
+        """The n-th smallest timestamp: ROW_NUMBER in time order (equal times take consecutive
+        numbers, and share the time), n-th row's time; NULL when the person has fewer rows."""
+        ranked = rows.select(named(ts, TIME), named(_row_number(person, [exp.Ordered(this=ts.copy())]), RANK), copy=False)
+        columns = [named(exp.Min(this=exp.Case().when(_ref(RANK).eq(exp.Literal.number(f.n)), _ref(TIME))), f.column)
+                   for f in self.features]
+        most = max(f.n for f in self.features)
+        return (exp.select(_ref(KEY), *columns).from_(ranked.subquery("_sw_ranked", copy=False), copy=False)
+                .where(exp.LTE(this=_ref(RANK), expression=exp.Literal.number(most)), copy=False)
+                .group_by(_ref(KEY), copy=False))
+
+    def _most_frequent(self, rows: exp.Select, text: exp.Expression) -> exp.Select:
+        """Rows per (person, text form of `of`), NULLs left out; the first by count, then by bytes."""
+        values = rows.select(named(text, VALUE), copy=False)
+        counts = (exp.select(_ref(KEY), _ref(VALUE), named(exp.Count(this=exp.Star()), ROWS))
+                  .from_(values.subquery("_sw_values", copy=False), copy=False)
+                  .where(exp.not_(exp.Is(this=_ref(VALUE), expression=exp.null())), copy=False)
+                  .group_by(_ref(KEY), _ref(VALUE), copy=False))
+        order = [exp.Ordered(this=_ref(ROWS), desc=True), exp.Ordered(this=byte_order(_ref(VALUE)))]
+        ranked = (exp.select(_ref(KEY), _ref(VALUE), _ref(ROWS), named(_row_number(_ref(KEY), order), RANK))
+                  .from_(counts.subquery("_sw_counts", copy=False), copy=False))
+        feature = self.features[0]
+        return (exp.select(_ref(KEY), named(_ref(VALUE), feature.column), named(_ref(ROWS), feature.count_column))
+                .from_(ranked.subquery("_sw_ranked", copy=False), copy=False)
+                .where(_ref(RANK).eq(exp.Literal.number(1)), copy=False))
+
+
+def plan_rankings(features: list[Feature], streams: dict[str, m.Stream],
+                  people: Optional[m.People] = None) -> list[Ranking]:
+    """nth features of one StreamMatch share a ranking; each most_frequent (match, of) has one."""
+    rankings: dict[tuple, Ranking] = {}
+    for feature in features:
+        key = (feature.match, feature.kind, feature.of if feature.kind == "most_frequent" else None)
+        if key not in rankings:
+            digest = hashlib.sha1(repr(key).encode()).hexdigest()[:10]
+            rankings[key] = Ranking(streams[feature.match.stream], [],
+                                    f"_sw_{feature.kind}_{feature.match.stream}_{digest}", people)
+        rankings[key].features.append(feature)
+    return list(rankings.values())
+
+
+Relation = Union[Scan, Ranking]  # what the evaluation relation LEFT JOINs, one row per person
+
+
 def window_class(window: m.Window, as_of: dt.datetime) -> str:
     """Features whose windows reach back about as far share a scan: one class per power of two
     of the window's length in hours ('all' for all history). A 3-day feature then never makes
@@ -138,18 +253,20 @@ def window_class(window: m.Window, as_of: dt.datetime) -> str:
 
 
 def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime,
-               people: Optional[m.People] = None) -> list[Scan]:
-    """Group features into scans: per stream and window class."""
+               people: Optional[m.People] = None) -> list[Relation]:
+    """Group features into scans, per stream and window class; ranked features into rankings."""
     scans: dict[tuple[str, str], Scan] = {}
     for feature in features:
+        if feature.ranked:
+            continue
         key = (feature.match.stream, window_class(feature.match.window, as_of))
         if key not in scans:
             scans[key] = Scan(streams[key[0]], name=f"_sw_scan_{key[0]}_{key[1]}", people=people)
         scans[key].features.append(feature)
-    return list(scans.values())
+    return [*scans.values(), *plan_rankings([f for f in features if f.ranked], streams, people)]
 
 
-def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Callable[[Scan], exp.Expression],
+def evaluation_query(config: m.ProjectConfig, scans: list[Relation], scan_table: Callable[[Relation], exp.Expression],
                      columns: Optional[list[str]] = None) -> exp.Select:
     """One row per person: the people columns (all, or only `columns`) and every feature the
     segments read."""
@@ -161,8 +278,8 @@ def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Cal
     query = query.from_(table(people.table).as_(PEOPLE, quoted=True), copy=False)
     for scan in scans:
         alias = exp.to_identifier(scan.name, quoted=True)
-        for f in scan.features:
-            query = query.select(exp.column(f.column, table=scan.name, quoted=True), copy=False)
+        for column in scan.columns:
+            query = query.select(exp.column(column, table=scan.name, quoted=True), copy=False)
         on = exp.column(people.key, table=PEOPLE, quoted=True).eq(exp.column(KEY, table=scan.name, quoted=True))
         # An exp.Join node rather than Select.join(): that one parses its join_type string each call.
         query.append("joins", exp.Join(this=exp.alias_(scan_table(scan), alias, table=True), on=on, side="LEFT"))
@@ -211,7 +328,7 @@ class Plan:
     compiler: ConditionCompiler
     predicates: dict[str, exp.Expression]
     features: dict[str, Feature]
-    scans: list[Scan]
+    scans: list[Relation]
     people_columns: list[str]
     static: list[str]
     problems: dict[str, list[Problem]]  # catalog misses per segment (own definition)
@@ -256,7 +373,7 @@ class Plan:
         return list(dict.fromkeys(c for c in resolved if c is not None))
 
     # --- rendering ------------------------------------------------------------------------------------
-    def evaluation(self, scan_table: Callable[[Scan], exp.Expression], scans: Optional[list[Scan]] = None,
+    def evaluation(self, scan_table: Callable[[Relation], exp.Expression], scans: Optional[list[Relation]] = None,
                    columns: Optional[list[str]] = None) -> exp.Select:
         """The evaluation relation `_sw_people`: one row per person, people columns and features.
         `scan_table` gives each scan's relation (a subquery, or the temp table run built)."""
@@ -268,7 +385,7 @@ class Plan:
         return members_query(self.segments[name], self.config.people, self.predicate(name),
                              source or exp.table_(EVALUATION, quoted=True))
 
-    def scans_of(self, names: list[str]) -> list[Scan]:
+    def scans_of(self, names: list[str]) -> list[Relation]:
         """The scans computing just what these segments read, grouped as a plan of them alone."""
         wanted = set().union(*(self.features_of(n) for n in names)) if names else set()
         return plan_scans([f for c, f in self.features.items() if c in wanted], self.config.streams, self.as_of,

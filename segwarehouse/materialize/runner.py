@@ -12,7 +12,7 @@ from sqlglot import exp
 from ..adapters.base import Adapter
 from ..compiler.catalog import Catalog
 from ..compiler.literals import timestamp
-from ..compiler.plan import EVALUATION, Plan, Scan, build_plan, member_columns, table
+from ..compiler.plan import EVALUATION, Plan, Relation, build_plan, member_columns, table
 from ..errors import Outcome, RunError
 from ..events import Reporter, Silent
 from ..spec import model as m
@@ -188,10 +188,9 @@ class Runner:
         except Exception:  # noqa: BLE001 - isolate the failing features below
             pass
         broken: dict[str, str] = {}
-        good: list[Scan] = []
+        good: list[Relation] = []
         for scan in plan.scans:
-            parts = [scan] if self._try_scan(scan) is None else [
-                Scan(scan.stream, [feature], f"{scan.name}_{i}") for i, feature in enumerate(scan.features)]
+            parts = [scan] if self._try_scan(scan) is None else scan.parts()
             if len(parts) == 1:
                 good.append(scan)
                 continue
@@ -206,7 +205,7 @@ class Runner:
         self._create_temp(EVAL, evaluation)
         return broken
 
-    def _try_scan(self, scan: Scan) -> Optional[Exception]:
+    def _try_scan(self, scan: Relation) -> Optional[Exception]:
         """Build one scan's temp table; the engine's error when it fails."""
         self.temps.append(scan.name)
         try:
