@@ -19,12 +19,15 @@ from . import patterns
 from .literals import (BOOLEAN, EXACT, NUMBER, TEXT, TIMESTAMP, as_kind, common_kind, conjunction, disjunction, false_if_null,
                        kind_of, literal, timestamp)
 
+# Window keys a sequence step cannot take yet: they read a people column, and a step's rows are
+# selected from its stream alone (compiler/sequences.py).
+STEP_REFUSED = frozenset({"after", "before"})
 NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
 
 # Constructs of the language's second edition (SPEC section 4) that this compiler translates to SQL.
 # Each name is what `second_edition_construct` returns; a construct not listed here is refused with
 # its FILE:LINE. The property test (tests/test_property.py) draws exactly the constructs listed.
-SECOND_EDITION_COMPILED: frozenset[str] = frozenset()
+SECOND_EDITION_COMPILED: frozenset[str] = frozenset({"sequence"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,19 @@ class Feature:
         kind = self.kind + ("_exact" if self.exact else "")  # the name compiled SQL has always used
         digest = hashlib.sha1(repr((self.match, kind, self.of)).encode()).hexdigest()[:10]
         return f"_sw_{self.match.stream}_{kind}_{digest}"
+
+
+@dataclass(frozen=True)
+class SequenceFeature:
+    """Whether a sequence holds for a person: TRUE, or NULL when it does not (compiler/sequences.py)."""
+
+    steps: tuple[m.Step, ...]
+
+    @property
+    def column(self) -> str:
+        # Steps compare without their line; the name must not depend on it either.
+        shape = tuple((s.match, s.within_after, s.same, s.performed) for s in self.steps)
+        return f"_sw_seq_{hashlib.sha1(repr(shape).encode()).hexdigest()[:10]}"
 
 
 def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bool = False,
@@ -186,6 +202,8 @@ class ConditionCompiler:
                                           for op in c.ops]), copy=False)
         if isinstance(c, m.StreamCondition):
             return exp.paren(conjunction([self._aggregate(c.match, agg) for agg in c.aggregates]), copy=False)
+        if isinstance(c, m.Sequence):
+            return self._sequence(c)
         if isinstance(c, m.SegmentRef):
             return exp.paren(self.segment(c.name), copy=False)
         if isinstance(c, m.Sql):
@@ -196,6 +214,15 @@ class ConditionCompiler:
             subquery = exp.select(exp.column("value", quoted=True)).from_(self.static_table(c.segment))
             return false_if_null(value.isin(query=subquery))
         raise AssertionError(type(c))
+
+    def _sequence(self, c: m.Sequence) -> exp.Expression:
+        for step in c.steps:  # a step's window keys are refused as they are on a stream condition
+            construct = second_edition_construct(m.StreamCondition(step.match, ()))
+            if construct is not None and (construct not in SECOND_EDITION_COMPILED or construct in STEP_REFUSED):
+                raise NotCompilableYet(construct, step.line or c.line)
+        feature = SequenceFeature(c.steps)
+        self.features[feature.column] = feature
+        return exp.func("COALESCE", exp.column(feature.column, quoted=True), exp.false())
 
     def _feature(self, match: m.StreamMatch, kind: str, of: Optional[m.Path], exact: bool = False) -> exp.Column:
         feature = Feature(match, kind, of, exact)

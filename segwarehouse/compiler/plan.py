@@ -19,7 +19,7 @@ from ..spec import model as m
 from ..spec.graph import closure
 from . import patterns
 from .catalog import Catalog, check, people_reads
-from .conditions import ConditionCompiler, Feature, compare, read_path
+from .conditions import ConditionCompiler, Feature, SequenceFeature, compare, read_path
 from .names import table_of as table
 from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
@@ -102,6 +102,15 @@ class Scan:
         return (exp.select(*columns).from_(table(s.table).as_(ROW, quoted=True), copy=False)
                 .where(where, copy=False).group_by(exp.column(s.key, table=ROW, quoted=True), copy=False))
 
+    @property
+    def source(self) -> str:
+        """What the scan reads, for error messages."""
+        return f"stream '{self.stream.name}' ({self.stream.table})"
+
+    def alone(self, feature: Feature, index: int) -> "Scan":
+        """A scan of this one feature (to find which feature of a failing scan is broken)."""
+        return Scan(self.stream, [feature], f"{self.name}_{index}")
+
     def _pushdown(self, matches: list[m.StreamMatch], as_of: dt.datetime) -> list[exp.Expression]:
         """What every feature of the scan needs: zone-map friendly bounds and a name list."""
         ts = exp.column(self.stream.timestamp, table=ROW, quoted=True)
@@ -129,14 +138,19 @@ def window_class(window: m.Window, as_of: dt.datetime) -> str:
 
 
 def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime) -> list[Scan]:
-    """Group features into scans: per stream and window class."""
+    """Group features into scans: per stream and window class; each sequence has a relation of its own."""
+    from .sequences import SequenceScan  # sequences builds on this module's row predicates
+
     scans: dict[tuple[str, str], Scan] = {}
+    sequences = [SequenceScan(f, streams) for f in features if isinstance(f, SequenceFeature)]
     for feature in features:
+        if isinstance(feature, SequenceFeature):
+            continue
         key = (feature.match.stream, window_class(feature.match.window, as_of))
         if key not in scans:
             scans[key] = Scan(streams[key[0]], name=f"_sw_scan_{key[0]}_{key[1]}")
         scans[key].features.append(feature)
-    return list(scans.values())
+    return [*scans.values(), *sequences]
 
 
 def evaluation_query(config: m.ProjectConfig, scans: list[Scan], scan_table: Callable[[Scan], exp.Expression],
