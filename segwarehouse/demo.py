@@ -16,6 +16,7 @@ about 400 days before `anchor`, plus a few rows up to 3 days after it
 Built-in stories, so example segments select someone:
   * lapsed users whose activity fades out months ago;
   * an abandoned-cart cohort: add_to_cart in the last week, no purchase in 30 days;
+  * carts that convert: about 30% of other people's carts buy that item (same sku) minutes later;
   * heavy buyers with 10+ purchases;
   * course learners (completers in London and Berlin among them);
   * winter shoppers browsing /winter/... pages in the last ~2 months;
@@ -130,30 +131,30 @@ _DEVICE_JSON = ("list_concat(['{}'::JSON], "  # device code 0: no properties
 _CAMPAIGN_JSON = "list_transform(" + _CAMPAIGNS + ", lambda c: json_object('campaign', c))"
 # product catalogue: winter items first (1-14), then summer (15-24)
 _CATALOG = """[
-    {'season': 'winter', 'category': 'coats', 'product': 'parka-123', 'price': 189.00},
-    {'season': 'winter', 'category': 'coats', 'product': 'trench-140', 'price': 159.00},
-    {'season': 'winter', 'category': 'coats', 'product': 'puffer-212', 'price': 129.00},
-    {'season': 'winter', 'category': 'boots', 'product': 'chelsea-310', 'price': 119.00},
-    {'season': 'winter', 'category': 'boots', 'product': 'snow-boot-318', 'price': 99.00},
-    {'season': 'winter', 'category': 'boots', 'product': 'hiking-boot-325', 'price': 139.00},
-    {'season': 'winter', 'category': 'sweaters', 'product': 'cardigan-401', 'price': 59.00},
-    {'season': 'winter', 'category': 'sweaters', 'product': 'turtleneck-415', 'price': 49.00},
-    {'season': 'winter', 'category': 'sweaters', 'product': 'crewneck-422', 'price': 44.00},
-    {'season': 'winter', 'category': 'scarves', 'product': 'wool-scarf-501', 'price': 29.00},
-    {'season': 'winter', 'category': 'scarves', 'product': 'cashmere-scarf-507', 'price': 79.00},
-    {'season': 'winter', 'category': 'scarves', 'product': 'knit-scarf-512', 'price': 19.00},
-    {'season': 'winter', 'category': 'accessories', 'product': 'beanie-801', 'price': 15.00},
-    {'season': 'winter', 'category': 'accessories', 'product': 'gloves-806', 'price': 24.00},
-    {'season': 'summer', 'category': 't-shirts', 'product': 'basic-tee-601', 'price': 12.00},
-    {'season': 'summer', 'category': 't-shirts', 'product': 'graphic-tee-618', 'price': 22.00},
-    {'season': 'summer', 'category': 't-shirts', 'product': 'linen-tee-625', 'price': 35.00},
-    {'season': 'summer', 'category': 'shorts', 'product': 'cargo-shorts-701', 'price': 39.00},
-    {'season': 'summer', 'category': 'shorts', 'product': 'denim-shorts-712', 'price': 45.00},
-    {'season': 'summer', 'category': 'shorts', 'product': 'swim-shorts-720', 'price': 29.00},
-    {'season': 'summer', 'category': 'sandals', 'product': 'slides-901', 'price': 25.00},
-    {'season': 'summer', 'category': 'sandals', 'product': 'leather-sandal-915', 'price': 69.00},
-    {'season': 'summer', 'category': 'sandals', 'product': 'flip-flops-920', 'price': 9.99},
-    {'season': 'summer', 'category': 'accessories', 'product': 'sunglasses-830', 'price': 49.00}
+    {'season': 'winter', 'category': 'coats', 'product': 'parka-123', 'price': 189.00, 'sku': 'SKU-123'},
+    {'season': 'winter', 'category': 'coats', 'product': 'trench-140', 'price': 159.00, 'sku': 'SKU-140'},
+    {'season': 'winter', 'category': 'coats', 'product': 'puffer-212', 'price': 129.00, 'sku': 'SKU-212'},
+    {'season': 'winter', 'category': 'boots', 'product': 'chelsea-310', 'price': 119.00, 'sku': 'SKU-310'},
+    {'season': 'winter', 'category': 'boots', 'product': 'snow-boot-318', 'price': 99.00, 'sku': 'SKU-318'},
+    {'season': 'winter', 'category': 'boots', 'product': 'hiking-boot-325', 'price': 139.00, 'sku': 'SKU-325'},
+    {'season': 'winter', 'category': 'sweaters', 'product': 'cardigan-401', 'price': 59.00, 'sku': 'SKU-401'},
+    {'season': 'winter', 'category': 'sweaters', 'product': 'turtleneck-415', 'price': 49.00, 'sku': 'SKU-415'},
+    {'season': 'winter', 'category': 'sweaters', 'product': 'crewneck-422', 'price': 44.00, 'sku': 'SKU-422'},
+    {'season': 'winter', 'category': 'scarves', 'product': 'wool-scarf-501', 'price': 29.00, 'sku': 'SKU-501'},
+    {'season': 'winter', 'category': 'scarves', 'product': 'cashmere-scarf-507', 'price': 79.00, 'sku': 'SKU-507'},
+    {'season': 'winter', 'category': 'scarves', 'product': 'knit-scarf-512', 'price': 19.00, 'sku': 'SKU-512'},
+    {'season': 'winter', 'category': 'accessories', 'product': 'beanie-801', 'price': 15.00, 'sku': 'SKU-801'},
+    {'season': 'winter', 'category': 'accessories', 'product': 'gloves-806', 'price': 24.00, 'sku': 'SKU-806'},
+    {'season': 'summer', 'category': 't-shirts', 'product': 'basic-tee-601', 'price': 12.00, 'sku': 'SKU-601'},
+    {'season': 'summer', 'category': 't-shirts', 'product': 'graphic-tee-618', 'price': 22.00, 'sku': 'SKU-618'},
+    {'season': 'summer', 'category': 't-shirts', 'product': 'linen-tee-625', 'price': 35.00, 'sku': 'SKU-625'},
+    {'season': 'summer', 'category': 'shorts', 'product': 'cargo-shorts-701', 'price': 39.00, 'sku': 'SKU-701'},
+    {'season': 'summer', 'category': 'shorts', 'product': 'denim-shorts-712', 'price': 45.00, 'sku': 'SKU-712'},
+    {'season': 'summer', 'category': 'shorts', 'product': 'swim-shorts-720', 'price': 29.00, 'sku': 'SKU-720'},
+    {'season': 'summer', 'category': 'sandals', 'product': 'slides-901', 'price': 25.00, 'sku': 'SKU-901'},
+    {'season': 'summer', 'category': 'sandals', 'product': 'leather-sandal-915', 'price': 69.00, 'sku': 'SKU-915'},
+    {'season': 'summer', 'category': 'sandals', 'product': 'flip-flops-920', 'price': 9.99, 'sku': 'SKU-920'},
+    {'season': 'summer', 'category': 'accessories', 'product': 'sunglasses-830', 'price': 49.00, 'sku': 'SKU-830'}
 ]"""
 
 USERS_SQL = """
@@ -284,7 +285,7 @@ timed AS (
         CASE WHEN u_channel < 0.8 THEN main_ch ELSE 1 + floor((u_channel - 0.8) / 0.2 * 3)::INT END AS ch
     FROM rolls
 ),
-coded AS (  -- one row per event as small codes, indexes into the constant lists
+single AS (  -- one row per slot as small codes, indexes into the constant lists
     SELECT
         -- ~0.1% of rows point to nobody (deleted accounts, tracking bugs)
         CASE WHEN odd >= 999000 THEN $people::BIGINT + user_id ELSE user_id END AS user_id,
@@ -316,8 +317,15 @@ coded AS (  -- one row per event as small codes, indexes into the constant lists
         CASE WHEN ev BETWEEN 3 AND 5 AND NOT (ev = 5 AND odd < 5000) THEN  -- NULL: "n/a" (broken tracking)
             round({catalog}[detail].price * (CASE WHEN u_extra < 0.15 THEN 2 ELSE 1 END)
                   * (0.8 + 0.2 * u_extra) * 100)::INT
-        END AS cents
+        END AS cents,
+        abandoned, h2, h3
     FROM timed
+),
+coded AS (
+    SELECT user_id, occurred_at, ev, ch, detail, cents FROM single
+    UNION ALL  -- about 30% of carts outside the abandoned-cart cohort buy that item 2-47 minutes later
+    SELECT user_id, occurred_at + to_seconds(60 * (2 + 3 * (h2 >> 60))::BIGINT), 5, ch, detail, cents
+    FROM single WHERE ev = 3 AND NOT abandoned AND (h3 >> 60) < 5
     -- identical codes decode to identical rows, so this order is total
     ORDER BY occurred_at, user_id, ev, ch, detail, cents
 )
@@ -329,7 +337,8 @@ SELECT
     CASE
         WHEN ev BETWEEN 3 AND 5 THEN json_object(
             'amount', CASE WHEN cents IS NULL THEN to_json('n/a') ELSE to_json(cents / 100) END,
-            'category', {catalog}[detail].category, 'product', {catalog}[detail].product)
+            'category', {catalog}[detail].category, 'product', {catalog}[detail].product,
+            'sku', {catalog}[detail].sku)
         WHEN ev >= 6 THEN {course_json}[detail]
         ELSE {device_json}[detail + 1]
     END AS properties

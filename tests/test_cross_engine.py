@@ -256,6 +256,14 @@ def test_random_conditions_agree_with_reference_on_spark(engines, random_root, c
     random_case_agrees(engines["spark"], random_root, case)
 
 
+@pytest.mark.parametrize("engine_name", ["postgres", "snowflake", "clickhouse"])
+@settings(RANDOM, max_examples=30)
+@given(case=prop.chain_cases())
+def test_random_sequences_agree_with_reference(engines, random_root, engine_name, case):
+    """Sequences over chained rows: ties, gaps on and a microsecond past within_after, waits."""
+    random_case_agrees(engines[engine_name], random_root, case)
+
+
 # --- rules of compile-only dialects, executed where an engine runs their SQL --------------------------------
 # Redshift's FILTER rewrite is plain SQL that Postgres runs; BigQuery's backslash-escaped LIKE is what
 # ClickHouse's LIKE reads without an ESCAPE clause. Each rule is added to the engine's own rules and the

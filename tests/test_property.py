@@ -414,11 +414,84 @@ def sequences(draw):
         if i and draw(st.booleans()):
             step["within_after"] = draw(DURATION_TEXT)
         if i and stream == "event" and steps and "event" in steps[-1] and draw(st.booleans()):
-            step["same"] = ["properties.category"]
+            step["same"] = draw(st.sampled_from([["properties.category"], ["channel"], ["properties.amount"],
+                                                 ["properties.category", "channel"]]))
         steps.append(step)
     if draw(st.booleans()):
         steps[-1]["performed"] = False
     return {"sequence": steps}
+
+
+# Sequence data drawn as chains: each person's rows follow one another by gaps that sit exactly on
+# the drawn `within_after` bounds, a microsecond either side of them, or at zero (ties), and the
+# last row may end exactly where a negative step's wait ends (t + D = as_of), a microsecond before
+# or after; `same` values include NULL, and 7 beside "7" (equal text forms).
+CHAIN_NAMES = ["add_to_cart", "checkout_started", "purchase"]
+CHAIN_WAITS = {"30m": dt.timedelta(minutes=30), "1h": dt.timedelta(hours=1), "1d": dt.timedelta(days=1)}
+SKUS = ["A", "B", None, 7, "7"]
+
+
+@st.composite
+def chain_sequences(draw):
+    steps = []
+    for i in range(draw(st.integers(2, 3))):
+        if draw(st.integers(0, 5)) == 0:
+            step = {"page_view": "/cart"}
+        else:
+            step = {"event": draw(st.sampled_from(CHAIN_NAMES + ["add_to_cart|checkout_started"]))}
+            if i and "event" in steps[-1] and draw(st.booleans()):
+                step["same"] = ["properties.sku"]
+        if i and draw(st.integers(0, 3)):
+            step["within_after"] = draw(st.sampled_from(sorted(CHAIN_WAITS)))
+        if draw(st.integers(0, 4)) == 0:
+            step["within"] = draw(st.sampled_from(["1d", "7d"]))
+        steps.append(step)
+    if draw(st.booleans()):
+        steps[-1]["performed"] = False
+    return {"sequence": steps}
+
+
+@st.composite
+def chain_cases(draw):
+    as_of = draw(st.sampled_from(AS_OFS))
+    condition = draw(chain_sequences())
+    waits = [CHAIN_WAITS[s["within_after"]] for s in condition["sequence"] if "within_after" in s] or [
+        dt.timedelta(hours=1)]
+    gaps = sorted({g for w in waits for g in (w, w - MICRO, w + MICRO)} | {dt.timedelta(0), MICRO,
+                                                                            dt.timedelta(minutes=10)})
+    # rows mostly carry the names the steps look for, so that chains form
+    names = [n for s in condition["sequence"] for n in str(s.get("event", "")).split("|") if n] + CHAIN_NAMES
+    people = [{**{c: None for c in PEOPLE_TYPES}, "user_id": i} for i in range(1, draw(st.integers(1, 6)) + 1)]
+    events, page_views = [], []
+    for person in people:
+        # the last row of the chain ends at as_of - (a wait, a microsecond either side) or earlier
+        end = as_of - draw(st.sampled_from(gaps + [dt.timedelta(days=2)]))
+        times = [end]
+        for _ in range(draw(st.integers(1, 6))):
+            times.append(times[-1] - draw(st.sampled_from(gaps)))
+        if draw(st.integers(0, 4)) == 0:
+            times.append(as_of + draw(st.sampled_from([MICRO, dt.timedelta(minutes=10)])))  # after as_of
+        for at in times:
+            if draw(st.integers(0, 5)) == 0:
+                page_views.append({"user_id": person["user_id"], "viewed_at": at, "url": "/cart"})
+                continue
+            sku = draw(st.sampled_from(SKUS))
+            events.append({**{c: None for c in EVENT_TYPES}, "user_id": person["user_id"], "occurred_at": at,
+                           "event_name": draw(st.sampled_from(names)),
+                           "properties": None if sku is None and draw(st.booleans()) else {"sku": sku}})
+    return as_of, condition, people, events, page_views
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(case=chain_cases())
+def test_sequences_agree_with_reference(warehouse, case):
+    """Ties, gaps exactly at within_after and a microsecond past it, negative steps on either side of
+    their wait, `same` with NULLs, steps across streams."""
+    as_of, condition, people, events, page_views = case
+    actual, expected = engine_and_reference(warehouse, as_of, condition, people, events, page_views)
+    assert actual == expected, (f"as_of {as_of}, condition {condition!r}: engine {sorted(actual)}, "
+                                f"reference {sorted(expected)}")
 
 
 @st.composite

@@ -419,7 +419,7 @@ def test_commands_refuse_a_construct_they_cannot_compile_yet(tmp_path, construct
 
 def test_the_refusal_names_the_segment_file_that_uses_the_construct(tmp_path):
     """A reference to a segment that uses a new construct: the problem is in the file that uses it."""
-    project_dir = write_project(tmp_path / "p", {"s.yml": REFUSED["sequence"][0],
+    project_dir = write_project(tmp_path / "p", {"s.yml": REFUSED["at_least"][0],
                                                  "outer.yml": "name: outer\nwhere: {all: [{segment: s}]}\n"})
     with pytest.raises(ValidationError) as info:
         Project(project_dir).compile(select=["outer"])

@@ -94,19 +94,22 @@ def stream_reads(segment: m.Segment, config: m.ProjectConfig) -> Iterator[Read]:
     column when a pattern is given, and the column of every where/of path."""
     reads: list[Read] = []
 
-    def visit(c: m.Condition) -> None:
-        if not isinstance(c, m.StreamCondition):
-            return
-        match, line = c.match, c.line or segment.line
+    def read(match: m.StreamMatch, line: Optional[int], paths: list[m.Path]) -> None:
         stream = config.streams[match.stream]
         setting = f"streams.{stream.name}"
         reads.append(Read(stream.key, line, stream.name, f"{setting}.key"))
         reads.append(Read(stream.timestamp, line, stream.name, f"{setting}.timestamp"))
         if match.pattern is not None and stream.name_column:
             reads.append(Read(stream.name_column, line, stream.name, f"{setting}.name"))
-        paths = [f.path for f in match.filters] + [a.of for a in c.aggregates if a.of is not None]
-        for path in paths:
+        for path in [f.path for f in match.filters] + paths:
             reads.append(Read(path.column, line, stream.name, json_path=str(path) if path.keys else ""))
+
+    def visit(c: m.Condition) -> None:
+        if isinstance(c, m.StreamCondition):
+            read(c.match, c.line or segment.line, [a.of for a in c.aggregates if a.of is not None])
+        elif isinstance(c, m.Sequence):  # a step's `same` paths are read on its own stream
+            for step in c.steps:
+                read(step.match, step.line or c.line or segment.line, list(step.same))
 
     walk(segment.condition, visit)
     return iter(reads)

@@ -19,6 +19,9 @@ from . import calendar, groups, patterns
 from .literals import (BOOLEAN, EXACT, NUMBER, TEXT, TIMESTAMP, as_kind, common_kind, conjunction, disjunction, false_if_null,
                        kind_of, literal, timestamp)
 
+# Window keys a sequence step cannot take yet: they read a people column, and a step's rows are
+# selected from its stream alone (compiler/sequences.py).
+STEP_REFUSED = frozenset({"after", "before"})
 NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
 
 # Constructs of the language's second edition (SPEC section 4) that this compiler translates to SQL.
@@ -27,6 +30,7 @@ NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
 SECOND_EDITION_COMPILED: frozenset[str] = frozenset({
     "at_least", "split", "during", "after", "before",  # groups, split references, windows
     "nth", "distinct", "distinct_days", "most_frequent",  # counting and ranking a person's rows
+    "sequence",  # steps in order (compiler/sequences.py)
 })
 
 
@@ -62,6 +66,19 @@ class Feature:
 RANKED = ("nth", "most_frequent")
 # Aggregates that count rows or values: 0, never NULL, for a person without matching rows (SPEC 4, rules 2, 3, 8).
 COUNTS = ("count", "sum", "distinct", "distinct_days")
+
+
+@dataclass(frozen=True)
+class SequenceFeature:
+    """Whether a sequence holds for a person: TRUE, or NULL when it does not (compiler/sequences.py)."""
+
+    steps: tuple[m.Step, ...]
+
+    @property
+    def column(self) -> str:
+        # Steps compare without their line; the name must not depend on it either.
+        shape = tuple((s.match, s.within_after, s.same, s.performed) for s in self.steps)
+        return f"_sw_seq_{hashlib.sha1(repr(shape).encode()).hexdigest()[:10]}"
 
 
 def compare(value: exp.Expression, op: m.Op, as_of: dt.datetime, ignore_case: bool = False,
@@ -214,6 +231,8 @@ class ConditionCompiler:
         if isinstance(c, m.SegmentRef) and c.split:
             return groups.in_split_groups(exp.paren(self.segment(c.name), copy=False), self.segments[c.name].splits,
                                           c.split, exp.column(self.config.people.key, quoted=True))
+        if isinstance(c, m.Sequence):
+            return self._sequence(c)
         if isinstance(c, m.SegmentRef):
             return exp.paren(self.segment(c.name), copy=False)
         if isinstance(c, m.Sql):
@@ -229,6 +248,15 @@ class ConditionCompiler:
         """The per-person aggregate that an aggregate key of a stream condition compares."""
         return Feature(match, agg.kind, agg.of, exact, n=agg.n,
                        zone=self.config.time_zone if agg.kind == "distinct_days" else None)
+
+    def _sequence(self, c: m.Sequence) -> exp.Expression:
+        for step in c.steps:  # a step's window keys are refused as they are on a stream condition
+            construct = second_edition_construct(m.StreamCondition(step.match, ()))
+            if construct is not None and (construct not in SECOND_EDITION_COMPILED or construct in STEP_REFUSED):
+                raise NotCompilableYet(construct, step.line or c.line)
+        feature = SequenceFeature(c.steps)
+        self.features[feature.column] = feature
+        return exp.func("COALESCE", exp.column(feature.column, quoted=True), exp.false())
 
     def _feature(self, match: m.StreamMatch, agg: m.Aggregate, exact: bool = False) -> exp.Column:
         feature = self.feature_of(match, agg, exact)

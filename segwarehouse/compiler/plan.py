@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Protocol
 
 from sqlglot import exp
 
@@ -20,7 +20,7 @@ from ..spec import model as m
 from ..spec.graph import closure
 from . import anchors, calendar, patterns
 from .catalog import Catalog, check, people_reads
-from .conditions import ConditionCompiler, Feature, compare, read_path
+from .conditions import ConditionCompiler, Feature, SequenceFeature, compare, read_path
 from .names import table_of as table
 from .literals import EXACT, NUMBER, TEXT, cast, conjunction, named, timestamp
 from .splits import split_expression
@@ -126,6 +126,11 @@ class Scan:
         """One scan per feature (the runner's way to find the feature that fails)."""
         return [Scan(self.stream, [feature], f"{self.name}_{i}", self.people) for i, feature in enumerate(self.features)]
 
+    @property
+    def source(self) -> str:
+        """What the scan reads, for error messages."""
+        return f"stream '{self.stream.name}' ({self.stream.table})"
+
     def _pushdown(self, matches: list[m.StreamMatch], as_of: dt.datetime) -> list[exp.Expression]:
         """What every feature of the scan needs: zone-map friendly bounds and a name list."""
         ts = exp.column(self.stream.timestamp, table=ROW, quoted=True)
@@ -179,6 +184,10 @@ class Ranking:
         if self.features[0].kind == "most_frequent":
             return [self.features[0].column, self.features[0].count_column]
         return [f.column for f in self.features]
+
+    @property
+    def source(self) -> str:
+        return f"stream '{self.stream.name}' ({self.stream.table})"
 
     def parts(self) -> list["Ranking"]:
         return [Ranking(self.stream, [feature], f"{self.name}_{i}", self.people)
@@ -237,7 +246,25 @@ def plan_rankings(features: list[Feature], streams: dict[str, m.Stream],
     return list(rankings.values())
 
 
-Relation = Union[Scan, Ranking]  # what the evaluation relation LEFT JOINs, one row per person
+class Relation(Protocol):
+    """What the evaluation relation LEFT JOINs on the person: one row per person (a Scan, a Ranking,
+    a sequences.SequenceScan)."""
+
+    name: str
+    features: list
+
+    @property
+    def columns(self) -> list[str]:
+        """The feature columns it adds to the evaluation relation."""
+
+    @property
+    def source(self) -> str:
+        """What it reads, for error messages."""
+
+    def parts(self) -> list["Relation"]:
+        """One relation per feature (the runner's way to find the feature that fails)."""
+
+    def query(self, as_of: dt.datetime) -> exp.Select: ...
 
 
 def window_class(window: m.Window, as_of: dt.datetime) -> str:
@@ -254,16 +281,21 @@ def window_class(window: m.Window, as_of: dt.datetime) -> str:
 
 def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime,
                people: Optional[m.People] = None) -> list[Relation]:
-    """Group features into scans, per stream and window class; ranked features into rankings."""
+    """Group features into scans, per stream and window class; ranked features into rankings; each
+    sequence into a relation of its own."""
+    from .sequences import SequenceScan  # sequences builds on this module's row predicates
+
     scans: dict[tuple[str, str], Scan] = {}
+    sequences = [SequenceScan(f, streams) for f in features if isinstance(f, SequenceFeature)]
     for feature in features:
-        if feature.ranked:
+        if isinstance(feature, SequenceFeature) or feature.ranked:
             continue
         key = (feature.match.stream, window_class(feature.match.window, as_of))
         if key not in scans:
             scans[key] = Scan(streams[key[0]], name=f"_sw_scan_{key[0]}_{key[1]}", people=people)
         scans[key].features.append(feature)
-    return [*scans.values(), *plan_rankings([f for f in features if f.ranked], streams, people)]
+    ranked = [f for f in features if not isinstance(f, SequenceFeature) and f.ranked]
+    return [*scans.values(), *plan_rankings(ranked, streams, people), *sequences]
 
 
 def evaluation_query(config: m.ProjectConfig, scans: list[Relation], scan_table: Callable[[Relation], exp.Expression],

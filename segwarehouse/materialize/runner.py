@@ -190,16 +190,16 @@ class Runner:
         broken: dict[str, str] = {}
         good: list[Relation] = []
         for scan in plan.scans:
-            parts = [scan] if self._try_scan(scan) is None else scan.parts()
-            if len(parts) == 1:
+            error = self._try_scan(scan)
+            if error is None:
                 good.append(scan)
                 continue
-            for part in parts:
-                error = self._try_scan(part)
+            parts = [(scan, error)] if len(scan.features) == 1 else [(part, self._try_scan(part)) for part in scan.parts()]
+            for part, error in parts:
                 if error is None:
                     good.append(part)
                 else:
-                    message = f"stream '{scan.stream.name}' ({scan.stream.table}): {_engine_message(error)}"
+                    message = f"{scan.source}: {_engine_message(error)}"
                     broken.update({f.column: message for f in part.features})
         evaluation = plan.evaluation(lambda scan: exp.table_(scan.name, quoted=True), good)
         self._create_temp(EVAL, evaluation)
