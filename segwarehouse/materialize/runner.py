@@ -18,7 +18,7 @@ from ..events import Reporter, Silent
 from ..spec import model as m
 from ..spec.graph import closure
 from ..spec.values import utc_z
-from . import statements as st
+from . import audiences, statements as st
 from .static import load_static_tables
 from .tables import RUNS, ensure, output_table, people_columns
 
@@ -261,6 +261,10 @@ class Runner:
             for name in names:
                 self.adapter.replace_view(output_table(self.schema, name), st.segment_view(
                     self.schema, name, table(self.config.people.table), self.config.people.key))
+            for statement in audiences.create_schema(self.config):  # opted in: the views Census reads
+                self.adapter.execute(statement)
+            for view, query in audiences.views(self.config, self.project.segments):
+                self.adapter.replace_view(view, query)
 
         if not self.adapter.TRANSACTIONAL_DDL:
             replace_views()
