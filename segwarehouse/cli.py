@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import decimal
 import functools
 import json
@@ -355,7 +356,8 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
                                 "seconds"], rows, event="sync_summary")
     for r in outcome:
         for action, records in r.sample.items():
-            shown = ", ".join(f"{x['person_id']} ({x['identifier']})" for x in records)
+            shown = ", ".join(str(x["person_id"]) if str(x["identifier"]) == str(x["person_id"])  # key as id
+                              else f"{x['person_id']} ({x['identifier']})" for x in records)
             state.console.info(f"{r.segment} -> {r.destination}: would {action} {r.pending.get(action, 0):,}, "
                                f"e.g. {shown}", event="sync_sample", segment=r.segment,
                                destination=r.destination, action=action, count=r.pending.get(action, 0),
@@ -371,7 +373,8 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
         state.console.info("no segment selected subscribes to a destination (add `sync:` to a segment)",
                            event="sync_nothing")
     failed = sum(not r.ok for r in outcome)
-    state.console.info(f"{len(outcome) - failed} of {len(outcome)} subscription(s) synced", event="sync_done",
+    done = "checked (dry run: nothing sent)" if dry_run else "synced"
+    state.console.info(f"{len(outcome) - failed} of {len(outcome)} subscription(s) {done}", event="sync_done",
                        success=not failed)
     return EXIT_FAILURE if failed else 0
 
@@ -398,6 +401,13 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _measured(value: Any) -> str:
+    """A value explain measured: times in UTC with a Z, no value (an aggregate over no rows) said so."""
+    if value is None:
+        return "no value"
+    return utc_z(value) if isinstance(value, dt.datetime) else _plain(value)
+
+
 @command("explain")
 @click.argument("segment")
 @click.argument("person")
@@ -406,7 +416,7 @@ def explain(state: State, results: list, segment: str, person: str, as_of: str |
     """Each condition true/false for one person, with the measured values."""
     e = state.project.explain(segment, person, as_of=as_of)
     rows = [["  " * step.depth + step.label, "true" if step.holds else "false",
-             ", ".join(f"{k} = {_plain(v)}" for k, v in step.values.items())] for step in e.steps]
+             ", ".join(f"{k} = {_measured(v)}" for k, v in step.values.items())] for step in e.steps]
     verdict = "is a member" if e.member else "is not a member"
     state.console.table(f"{e.segment}: person {e.person} {verdict} at {utc_z(e.as_of)}",
                         ["condition", "holds", "measured"], rows, event="explain", member=e.member)
