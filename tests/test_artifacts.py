@@ -128,3 +128,15 @@ def test_json_logs_list_validation_problems(tmp_path):
     assert [(e["file"], e["line"]) for e in record["errors"]] == [("segments/a.yml", 2), ("segments/b.yml", 3)]
     assert "did you mean 'equals'" in record["errors"][0]["message"]
     assert all(set(e) == {"file", "line", "message"} for e in record["errors"])
+
+
+def test_ls_labels_its_enabled_column_and_unlocated_errors_have_no_placeholder(tmp_path):
+    root = write_project(tmp_path / "proj", {"a.yml": "name: a\nwhere: {attribute: plan, equals: pro}\n",
+                                             "b.yml": "name: b\nenabled: false\nwhere: {attribute: plan, equals: x}\n"})
+    done = cli(root, "ls")
+    header = next(line for line in done.stdout.splitlines() if "segment" in line and "kind" in line)
+    assert header.replace("┃", " ").split()[-1] == "enabled", header
+    rows = {line.split()[1]: line.split()[-2] for line in done.stdout.splitlines() if line.startswith("│")}
+    assert rows == {"a": "yes", "b": "no"}, done.stdout
+    bad = cli(root, "run", "--as-of", "tomorrow")
+    assert bad.returncode == 2 and "<input>" not in bad.stderr + bad.stdout and "--as-of 'tomorrow'" in bad.stderr
