@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import decimal
 import functools
 import json
@@ -21,6 +22,7 @@ from .artifacts import (results_of_compile, results_of_run, results_of_sync, res
 from .console import JsonConsole, TextConsole
 from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError
 from .scaffold import init_project
+from .spec.values import utc_z
 
 
 class State:
@@ -182,7 +184,7 @@ def _failed(state: State, error: BaseException) -> int:
     try:
         raise error
     except SegwarehouseError as e:
-        state.console.error(str(e))
+        state.console.error(str(e), problems=getattr(e, "problems", None))
         return e.exit_code
     except BrokenPipeError:  # `... | head`: the reader has what it wanted
         sys.stdout = None  # type: ignore[assignment]  # nothing more can be written there
@@ -202,7 +204,8 @@ def _write_artifacts(state: State, name: str, results: list[dict], elapsed: floa
     try:
         write_run_results(project.target_path, name, results, elapsed, {k: v for k, v in args.items()}, code == 0)
         if writes_manifest and "loaded" in project.__dict__:
-            write_manifest(project.target_path, project.loaded.config, project.segments, name)
+            write_manifest(project.target_path, project.loaded.config, project.segments, name,
+                           dialect=args.get("dialect") or "duckdb")
     except OSError as e:
         state.console.error(f"could not write artifacts to {project.target_path}: {e}")
 
@@ -216,7 +219,7 @@ def demo(state: State, results: list, people: int, seed: int, anchor: str | None
     """Write the deterministic demo data set into the target."""
     t0 = time.perf_counter()
     counts = state.project.demo(people=people, seed=seed, anchor=anchor)
-    state.console.table("demo data", ["table", "rows"], [[t, f"{n:,}"] for t, n in counts.items()], event="demo")
+    state.console.table("demo data", ["table", "rows"], [[t, n] for t, n in counts.items()], event="demo")
     state.console.info(f"demo data written in {time.perf_counter() - t0:.1f}s", event="demo_finished")
     return 0
 
@@ -263,8 +266,8 @@ def ls(state: State, results: list, select: tuple, exclude: tuple, output: str) 
         return 0
     rows = [[n, project.segments[n].file, ",".join(project.segments[n].tags),
              "static" if project.segments[n].static else "dynamic",
-             "" if project.segments[n].enabled else "disabled"] for n in names]
-    state.console.table(f"{len(names)} segment(s)", ["segment", "file", "tags", "kind", ""], rows, event="ls")
+             "yes" if project.segments[n].enabled else "no"] for n in names]
+    state.console.table(f"{len(names)} segment(s)", ["segment", "file", "tags", "kind", "enabled"], rows, event="ls")
     return 0
 
 
@@ -295,7 +298,7 @@ def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str |
     project = state.project
     result = project.run(select, exclude, as_of=as_of, fail_fast=fail_fast, wait=wait, threads=threads)
     results += results_of_run(project.loaded.config.name, result)
-    state.console.table(f"run {result.run_id} at {result.as_of.isoformat()}", RUN_COLUMNS, _run_rows(result),
+    state.console.table(f"run {result.run_id} at {utc_z(result.as_of)}", RUN_COLUMNS, _run_rows(result),
                         event="run_summary")
     for r in result.results:
         for note in r.notes:
@@ -309,8 +312,9 @@ def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str |
 
 
 def _run_rows(result) -> list[list]:
-    return [[r.segment, r.status, f"{r.members:,}", f"{r.entered:,}", f"{r.exited:,}", f"{r.updated:,}",
-             f"{r.seconds:.2f}"] for r in result.results]
+    """Numbers stay numbers: the console formats them for people and writes them as JSON numbers."""
+    return [[r.segment, r.status, r.members, r.entered, r.exited, r.updated, round(r.seconds, 3)]
+            for r in result.results]
 
 
 RUN_COLUMNS = ["segment", "status", "members", "entered", "exited", "updated", "seconds"]
@@ -323,7 +327,7 @@ RUN_COLUMNS = ["segment", "status", "members", "entered", "exited", "updated", "
 def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None) -> int:
     """What a run would change, without writing."""
     result = state.project.diff(select, exclude, as_of=as_of)
-    state.console.table(f"diff at {result.as_of.isoformat()} (nothing written)", RUN_COLUMNS, _run_rows(result),
+    state.console.table(f"diff at {utc_z(result.as_of)} (nothing written)", RUN_COLUMNS, _run_rows(result),
                         event="diff")
     for r in result.results:
         if r.error:
@@ -346,13 +350,14 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
                            allow_mass_removal=allow_mass_removal, wait=wait)
     results += results_of_sync(project.loaded.config.name, outcome)
     title = "sync (dry run: nothing sent, nothing written)" if dry_run else "sync"
-    rows = [[r.segment, r.destination, r.status, ", ".join(f"{a} {n:,}" for a, n in sorted(r.pending.items())) or "-",
-             f"{r.sent:,}", f"{r.rejected:,}", f"{r.retried:,}", f"{r.seconds:.2f}"] for r in outcome]
+    rows = [[r.segment, r.destination, r.status, dict(r.pending), r.sent, r.rejected, r.retried, round(r.seconds, 3)]
+            for r in outcome]
     state.console.table(title, ["segment", "destination", "status", "pending", "sent", "rejected", "retried",
                                 "seconds"], rows, event="sync_summary")
     for r in outcome:
         for action, records in r.sample.items():
-            shown = ", ".join(f"{x['person_id']} ({x['identifier']})" for x in records)
+            shown = ", ".join(str(x["person_id"]) if str(x["identifier"]) == str(x["person_id"])  # key as id
+                              else f"{x['person_id']} ({x['identifier']})" for x in records)
             state.console.info(f"{r.segment} -> {r.destination}: would {action} {r.pending.get(action, 0):,}, "
                                f"e.g. {shown}", event="sync_sample", segment=r.segment,
                                destination=r.destination, action=action, count=r.pending.get(action, 0),
@@ -368,7 +373,8 @@ def sync(state: State, results: list, select: tuple, destination: str | None, dr
         state.console.info("no segment selected subscribes to a destination (add `sync:` to a segment)",
                            event="sync_nothing")
     failed = sum(not r.ok for r in outcome)
-    state.console.info(f"{len(outcome) - failed} of {len(outcome)} subscription(s) synced", event="sync_done",
+    done = "checked (dry run: nothing sent)" if dry_run else "synced"
+    state.console.info(f"{len(outcome) - failed} of {len(outcome)} subscription(s) {done}", event="sync_done",
                        success=not failed)
     return EXIT_FAILURE if failed else 0
 
@@ -395,6 +401,13 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _measured(value: Any) -> str:
+    """A value explain measured: times in UTC with a Z, no value (an aggregate over no rows) said so."""
+    if value is None:
+        return "no value"
+    return utc_z(value) if isinstance(value, dt.datetime) else _plain(value)
+
+
 @command("explain")
 @click.argument("segment")
 @click.argument("person")
@@ -403,9 +416,9 @@ def explain(state: State, results: list, segment: str, person: str, as_of: str |
     """Each condition true/false for one person, with the measured values."""
     e = state.project.explain(segment, person, as_of=as_of)
     rows = [["  " * step.depth + step.label, "true" if step.holds else "false",
-             ", ".join(f"{k} = {_plain(v)}" for k, v in step.values.items())] for step in e.steps]
+             ", ".join(f"{k} = {_measured(v)}" for k, v in step.values.items())] for step in e.steps]
     verdict = "is a member" if e.member else "is not a member"
-    state.console.table(f"{e.segment}: person {e.person} {verdict} at {e.as_of.isoformat()}",
+    state.console.table(f"{e.segment}: person {e.person} {verdict} at {utc_z(e.as_of)}",
                         ["condition", "holds", "measured"], rows, event="explain", member=e.member)
     return 0
 
@@ -417,7 +430,7 @@ def explain(state: State, results: list, segment: str, person: str, as_of: str |
 def preview(state: State, results: list, segment: str, limit: int, as_of: str | None) -> int:
     """Count and sample members, without writing."""
     p = state.project.preview(segment, limit=limit, as_of=as_of)
-    state.console.table(f"{p.segment}: {p.count:,} member(s) at {p.as_of.isoformat()}", p.columns,
+    state.console.table(f"{p.segment}: {p.count:,} member(s) at {utc_z(p.as_of)}", p.columns,
                         [list(r) for r in p.rows], event="preview", count=p.count)
     return 0
 

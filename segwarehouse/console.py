@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import sys
 from typing import Any, Optional
@@ -9,6 +10,8 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from .spec.values import utc_z
 
 
 NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared",
@@ -62,7 +65,8 @@ class TextConsole:
     def info(self, message: str, **data: Any) -> None:
         self.out.print(message, markup=False)
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, problems: Optional[list] = None) -> None:
+        """`message` in red on standard error (`problems`, the located ones, are in it already)."""
         self.stop()
         self.err.print(f"[red]{_escape(message)}[/red]")
 
@@ -71,20 +75,23 @@ class TextConsole:
         for c in columns:
             table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left")
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*(_cell(c, v) for c, v in zip(columns, row)))
         self.out.print(table)
 
 
 class JsonConsole:
-    """One JSON object per line on stdout, for orchestrators: {"ts", "level", "event", ...}."""
+    """One JSON object per line on stdout, for orchestrators: {"ts", "level", "event", ...}. Counts and
+    durations are JSON numbers, times ISO-8601 UTC with a Z; an event about something that failed
+    (`status` error) is at level error, one that was skipped at warn."""
+
+    LEVELS = {"error": "error", "skipped": "warn"}
 
     def event(self, name: str, **data: Any) -> None:
-        self._emit("info", name, data)
+        self._emit(self.LEVELS.get(str(data.get("status")), "info"), name, data)
 
     def _emit(self, level: str, name: str, data: dict) -> None:
-        record = {"ts": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"), "level": level,
-                  "event": name, **data}
-        sys.stdout.write(json.dumps(record, default=str) + "\n")
+        record = {"ts": utc_z(dt.datetime.now(dt.timezone.utc)), "level": level, "event": name, **data}
+        sys.stdout.write(json.dumps(record, default=_json_value) + "\n")
         sys.stdout.flush()
 
     def stop(self) -> None:
@@ -93,12 +100,42 @@ class JsonConsole:
     def info(self, message: str, **data: Any) -> None:
         self._emit("info", data.pop("event", "message"), {"message": message, **data})
 
-    def error(self, message: str) -> None:
-        self._emit("error", "error", {"message": message})
+    def error(self, message: str, problems: Optional[list] = None) -> None:
+        """An error event; with `problems` (validation), also each as {file, line, message}."""
+        data: dict[str, Any] = {"message": message}
+        if problems:
+            data["errors"] = [{"file": p.file, "line": p.line, "message": p.message} for p in problems]
+        self._emit("error", "validation_failed" if problems else "error", data)
 
     def table(self, title: str, columns: list[str], rows: list[list[Any]], **data: Any) -> None:
         self._emit("info", data.get("event", "table"),
                    {"title": title, "rows": [dict(zip(columns, row)) for row in rows]})
+
+
+def _cell(column: str, value: Any) -> str:
+    """A table cell for people: counts with thousands separators, seconds to the hundredth,
+    times in UTC with a Z, {action: n} as "add 3, remove 1". Other columns (keys) as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return utc_z(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_cell(column, v)}" for k, v in sorted(value.items())) or "-"
+    if column in NUMERIC_COLUMNS and not isinstance(value, bool):
+        if isinstance(value, int):
+            return f"{value:,}"
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    """What json.dumps cannot write itself: decimals as numbers, times in UTC with a Z, else text."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):
+        return utc_z(value)
+    return str(value)
 
 
 def _escape(text: str) -> str:

@@ -19,9 +19,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
-        if self.line:
-            where = f"{where}:{self.line}"
+        if not self.file:  # a command-line value or the target: nothing to locate ("--as-of 'x': ...")
+            return self.message
+        where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.message}"
 
 

@@ -170,10 +170,10 @@ def test_the_cli_writes_the_rows_the_python_api_shapes(project_dir):
 def test_the_manifest_points_only_at_compiled_files_that_exist(project_dir):
     assert cli("--project-dir", str(project_dir), "validate").returncode == 0
     manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
-    assert [n["compiled_path"] for n in manifest["segments"].values()] == [None, None, None]
+    assert [n["compiled_path"] for n in manifest["nodes"].values()] == [None, None, None]
     assert cli("--project-dir", str(project_dir), "compile", "-s", "a", "--dialect", "duckdb").returncode == 0
     manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
-    paths = {n["name"]: n["compiled_path"] for n in manifest["segments"].values()}
+    paths = {n["name"]: n["compiled_path"] for n in manifest["nodes"].values()}
     assert paths["b"] is None and paths["c"] is None
     assert Path(paths["a"]) == project_dir / "target" / "compiled" / "duckdb" / "a.sql" and Path(paths["a"]).is_file()
     results = json.loads((project_dir / "target" / "run_results.json").read_text())["results"]

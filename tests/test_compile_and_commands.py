@@ -65,7 +65,7 @@ def test_compile_writes_files_and_manifest(tmp_path):
         for name in ("a", "b"):
             assert (project_dir / "target" / "compiled" / dialect / f"{name}.sql").read_text().strip()
     manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
-    assert manifest["parent_map"]["segment.t.b"] == ["segment.t.a"]
+    assert manifest["parent_map"]["segment.t.b"] == ["source.t.people.users", "segment.t.a"]
     assert manifest["child_map"]["segment.t.a"] == ["segment.t.b"]
     assert manifest["metadata"]["invocation_id"]
     assert json.loads((project_dir / "target" / "run_results.json").read_text())["success"] is True

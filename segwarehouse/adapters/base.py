@@ -236,4 +236,5 @@ def missing_driver(engine: str, module: str) -> ValidationError:
     return ValidationError(f"target type '{engine}' needs the {module} driver: pip install segwarehouse[{engine}]")
 
 
-BUSY = "another run is using {target}; pass --wait (wait=True) to wait for it to finish"
+BUSY = ("another run is using {target}; try again once it has finished (`run` and `sync` wait for it "
+        "with --wait; the Python API with wait=True)")

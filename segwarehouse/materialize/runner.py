@@ -17,7 +17,8 @@ from ..errors import Outcome, RunError
 from ..events import Reporter, Silent
 from ..spec import model as m
 from ..spec.graph import closure
-from . import statements as st
+from ..spec.values import utc_z
+from . import audiences, statements as st
 from .static import load_static_tables
 from .tables import RUNS, ensure, output_table, people_columns
 
@@ -112,7 +113,7 @@ class Runner:
         With apply=False (`diff`), count what would change and write nothing."""
         started = started or utc_now()
         run_id = new_run_id(started)
-        self.reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), segments=len(selected))
+        self.reporter.event("run_started", run_id=run_id, as_of=utc_z(as_of), segments=len(selected))
         person_type = self.ensure_tables()
         self.check_people_key()
         self.last = self.last_as_of()
@@ -166,8 +167,8 @@ class Runner:
             return "error", (f"the segment name is longer than {self.adapter.MAX_IDENTIFIER_LENGTH} characters, the "
                              f"longest name {self.adapter.dialect} allows for its view; shorten it")
         if name in self.last and self.as_of < self.last[name]:
-            return "error", (f"as_of {self.as_of.isoformat()} is earlier than the last successful run of '{name}' "
-                             f"({self.last[name].isoformat()}); runs move forward in time only")
+            return "error", (f"as_of {utc_z(self.as_of)} is earlier than the last successful run of '{name}' "
+                             f"({utc_z(self.last[name])}); runs move forward in time only")
         unreadable = [s for s in plan.closure(name) if s in self.broken_static]
         if unreadable:
             return "error", self.broken_static[unreadable[0]]
@@ -259,6 +260,10 @@ class Runner:
             for name in names:
                 self.adapter.replace_view(output_table(self.schema, name), st.segment_view(
                     self.schema, name, table(self.config.people.table), self.config.people.key))
+            for statement in audiences.create_schema(self.config):  # opted in: the views Census reads
+                self.adapter.execute(statement)
+            for view, query in audiences.views(self.config, self.project.segments):
+                self.adapter.replace_view(view, query)
 
         if not self.adapter.TRANSACTIONAL_DDL:
             replace_views()

@@ -1,6 +1,7 @@
 """The project file, segwarehouse.yml (SPEC section 2)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -15,7 +16,7 @@ from ..yamlfile import line_of
 
 PROJECT_FILE = "segwarehouse.yml"
 PROJECT_KEYS = ("name", "profile", "source_dialect", "output_schema", "people", "streams", "time_zone", "vars",
-                "destinations")
+                "destinations", "audience_views")
 STREAM_CONFIG_KEYS = ("table", "key", "timestamp", "name", "properties")
 
 
@@ -47,12 +48,13 @@ def parse_project(raw: Any, root: Path, problems: Problems) -> Optional[m.Projec
     if not isinstance(destinations, dict) or not all(isinstance(v, dict) for v in destinations.values()):
         problems.add(file, line_of(raw, "destinations"), "`destinations` maps names to {type: ..., ...}")
         destinations = {}
+    audience_views = _audience_views(raw, problems)
     if problems or people is None:
         return None
     return m.ProjectConfig(
         name=name, root=str(root), profile=str(raw.get("profile") or name), source_dialect=dialect,
         output_schema=output_schema, people=people, streams=streams, vars=dict(vars_),
-        destinations=destinations, time_zone=time_zone)  # a YDict: names and settings keep their lines for sync.config
+        destinations=destinations, time_zone=time_zone, audience_views=audience_views)  # a YDict: names and settings keep their lines for sync.config
 
 
 def _people(raw: Any, parent: dict, problems: Problems) -> Optional[m.People]:
@@ -68,6 +70,30 @@ def _people(raw: Any, parent: dict, problems: Problems) -> Optional[m.People]:
     if "key" in identifiers:
         problems.add(PROJECT_FILE, line_of(identifiers, "key"), "'key' is reserved for the people key")
     return m.People(raw["table"], raw["key"], tuple((str(k), v) for k, v in identifiers.items()))
+
+
+SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+def _audience_views(raw: dict, problems: Problems) -> Optional[m.AudienceViews]:
+    """`audience_views`: true (beside the people table), {schema: [database.]schema}, or false (default)."""
+    value = raw.get("audience_views", False)
+    line = line_of(raw, "audience_views")
+    if value is False or value is None:
+        return None
+    if value is True:
+        return m.AudienceViews()
+    if not isinstance(value, dict):
+        problems.add(PROJECT_FILE, line, f"`audience_views` is true, false or {{schema: [database.]schema}}; "
+                                         f"got {value!r}")
+        return None
+    check_keys(value, ("schema",), "in `audience_views`", problems, PROJECT_FILE)
+    schema = value.get("schema")
+    if schema is not None and not (isinstance(schema, str) and SCHEMA_NAME.match(schema)):
+        problems.add(PROJECT_FILE, line_of(value, "schema") or line,
+                     f"`audience_views.schema` is a schema name, [database.]schema, e.g. marts; got {schema!r}")
+        return None
+    return m.AudienceViews(schema)
 
 
 def _streams(raw: Any, parent: dict, problems: Problems) -> dict[str, m.Stream]:

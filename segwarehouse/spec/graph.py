@@ -127,3 +127,16 @@ def walk(condition: m.Condition, segments: Optional[Segments] = None, *, once: b
             seen.add(c.name)
             below = [Node(segments[c.name].condition, "where", node.depth + 1, c.name)]
         stack.extend(reversed(below))
+
+
+def streams_read(condition: m.Condition) -> list[str]:
+    """The streams a condition tree reads itself (references not followed), in the order written:
+    its stream conditions' and its sequences' steps' streams."""
+    found: dict[str, None] = {}
+    for node in walk(condition):
+        c = node.condition
+        if isinstance(c, m.StreamCondition):
+            found[c.match.stream] = None
+        elif isinstance(c, m.Sequence):
+            found.update((step.match.stream, None) for step in c.steps)
+    return list(found)

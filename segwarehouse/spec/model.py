@@ -283,6 +283,14 @@ class People:
         return self.key if identifier == "key" else dict(self.identifiers)[identifier]
 
 
+@dataclass(frozen=True)
+class AudienceViews:
+    """`audience_views:` views `audiences` and `audience_memberships` in the shape Census's
+    Warehouse-Managed Audiences reads, in `schema` ([database.]schema; None: the people table's)."""
+
+    schema: Optional[str] = None
+
+
 @dataclass
 class ProjectConfig:
     name: str
@@ -295,6 +303,7 @@ class ProjectConfig:
     vars: dict[str, Any]
     destinations: dict[str, dict[str, Any]]
     time_zone: str = "UTC"  # IANA zone of calendar windows and distinct_days (SPEC section 2)
+    audience_views: Optional[AudienceViews] = None  # off unless segwarehouse.yml opts in
 
 
 class ProjectSpec(Protocol):

@@ -68,3 +68,11 @@ def printable(text: str) -> str:
     that are not UTF-8 (a file name's surrogate escapes) become backslash escapes."""
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def utc_z(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with a `Z` (2026-11-23T03:00:00Z), the one way every output prints a time, for
+    people and for JSON alike; timestamps without an offset (as_of, the warehouse's) are UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat() + "Z"

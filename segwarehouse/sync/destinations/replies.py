@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
+from ...spec.values import utc_z  # noqa: F401 - the destinations import it from here
 from ..http import GaveUp
 from ..records import Change
 
@@ -66,13 +67,6 @@ def iso_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.isoformat()
-
-
-def utc_z(moment: dt.datetime) -> str:
-    """ISO 8601 in UTC with a `Z` (2026-11-23T03:00:00Z); warehouse timestamps without an offset are UTC."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment.isoformat() + "Z"
 
 
 def unix_time(moment: dt.datetime) -> int:
