@@ -49,6 +49,11 @@ def to_utc(value) -> dt.datetime | None:
     return value if MIN_TIME <= value < MAX_TIME else None
 
 
+def utc_text(moment: dt.datetime) -> str:
+    """A naive UTC datetime (how as_of is kept) as ISO-8601 with its zone said: 2026-11-01T00:00:00Z."""
+    return moment.isoformat() + "Z"
+
+
 def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
