@@ -306,17 +306,22 @@ def test_bad_input_exits_2_with_file_and_line(example, tmp_path):
 
 # --- PostgreSQL and Snowflake -------------------------------------------------------------------------
 
-def test_every_node_matches_the_reference_on_postgres(engines, example, expected, tables):
-    engine = engines["postgres"]
-    engine.load(tables)
+@pytest.fixture(scope="module")
+def postgres(engines, tables):
+    """The session's PostgreSQL server with the demo tables (loaded once for this module)."""
+    engines["postgres"].load(tables)
+    return engines["postgres"]
+
+
+def test_every_node_matches_the_reference_on_postgres(postgres, example, expected):
+    engine = postgres
     for name in dynamic(example):
         b = engine_breakdown(engine, example, name)
         assert without_text([n.as_json() for n in b.nodes]) == expected.nodes(name), name
 
 
-def test_the_api_on_postgres_agrees(engines, example, expected, tables, postgres_dsn, tmp_path):
+def test_the_api_on_postgres_agrees(postgres, example, expected, postgres_dsn, tmp_path):
     """Through Project.breakdown and the PostgreSQL adapter (the plan then has the catalog's types)."""
-    engines["postgres"].load(tables)
     server = dict(part.split("=", 1) for part in postgres_dsn.split())
     root = tmp_path / "pg"
     shutil.copytree(example.dir, root, ignore=shutil.ignore_patterns("*.duckdb*", "target"))
