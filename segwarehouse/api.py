@@ -24,6 +24,7 @@ from . import selectors
 from .adapters import adapter_for
 from .adapters.base import Adapter
 from .artifacts import compiled_path
+from .breakdown import Breakdown, breakdown_query, read_breakdown
 from .compiler.dialects import Unportable, render, render_checked
 from .compiler.catalog import Catalog, check, check_config
 from .compiler.literals import sql_comment
@@ -266,11 +267,14 @@ class Project:
         with self.connect() as adapter:
             return Runner(self.loaded, adapter, self.reporter).run(names, parse_as_of(as_of), apply=False)
 
+    def _known(self, segment: str) -> None:
+        if segment not in self.segments:
+            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+
     def export(self, segment: str, output: str | os.PathLike, fields: Optional[Sequence[str]] = None) -> int:
         """Write the current members of a segment (key, identifiers, fields) to a CSV file, or to standard
         output when `output` is "-"; returns the number of members. The file can feed a static segment."""
-        if segment not in self.segments:
-            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+        self._known(segment)
         people = self.loaded.config.people
         columns = list(dict.fromkeys([people.key, *(c for _, c in people.identifiers),
                                       *(self.segments[segment].fields if fields is None else fields)]))
@@ -287,8 +291,7 @@ class Project:
     def preview(self, segment: str, limit: int = 10, as_of: Any = None) -> Preview:
         """Count and sample the members a run would select now, without writing anything: the
         same standalone query `compile` writes for this target."""
-        if segment not in self.segments:
-            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+        self._known(segment)
         as_of = parse_as_of(as_of)
         with self.connect() as adapter:
             plan = self._plan(adapter, segment, as_of)
@@ -299,10 +302,22 @@ class Project:
                 exp.column("person_id", quoted=True)).limit(limit))
         return Preview(segment, as_of, count, ["person_id", "split", "fields"], sample)
 
+    def breakdown(self, segment: str, as_of: Any = None) -> Breakdown:
+        """`preview SEGMENT --breakdown`: exact counts at every node of the segment's condition tree
+        (holds, and cumulative for the children of an `all`), all from one query that evaluates the
+        same member predicate as `run` and `preview`; writes nothing."""
+        self._known(segment)
+        as_of = parse_as_of(as_of)
+        with self.connect() as adapter:
+            plan = self._plan(adapter, segment, as_of)
+            query, nodes = breakdown_query(plan, segment)
+            self._fill_static(adapter, plan, segment)
+            row = adapter.execute(query)[0]
+        return read_breakdown(segment, as_of, nodes, row)
+
     def explain(self, segment: str, person: Any, as_of: Any = None) -> Explanation:
         """Every condition of `segment`, true or false for one person, with the values measured."""
-        if segment not in self.segments:
-            raise ValidationError(f"no segment '{segment}'{did_you_mean(segment, self.segments)}")
+        self._known(segment)
         as_of = parse_as_of(as_of)
         with self.connect() as adapter:
             plan = self._plan(adapter, segment, as_of)

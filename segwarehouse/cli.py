@@ -19,6 +19,7 @@ from . import interrupts
 from .api import Project
 from .artifacts import (results_of_compile, results_of_run, results_of_sync, results_of_tests, unique_id,
                         write_manifest, write_run_results)
+from .breakdown import TABLE_COLUMNS, table_rows
 from .console import JsonConsole, TextConsole
 from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError
 from .scaffold import init_project
@@ -427,12 +428,37 @@ def explain(state: State, results: list, segment: str, person: str, as_of: str |
 @click.argument("segment")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=0))
 @click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
-def preview(state: State, results: list, segment: str, limit: int, as_of: str | None) -> int:
+@click.option("--breakdown", is_flag=True, help="Exact counts at every node of the condition tree (the funnel "
+                                                "of an `all`) instead of a sample, from one query.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def preview(state: State, results: list, segment: str, limit: int, as_of: str | None, breakdown: bool,
+            fmt: str) -> int:
     """Count and sample members, without writing."""
+    if breakdown:
+        b = state.project.breakdown(segment, as_of=as_of)
+        if fmt == "json":
+            click.echo(json.dumps(b.as_json()))
+        else:
+            state.console.table(f"{b.segment}: {b.count:,} member(s) of {b.people:,} people at {utc_z(b.as_of)}",
+                                TABLE_COLUMNS, table_rows(b), event="breakdown", count=b.count)
+        return 0
     p = state.project.preview(segment, limit=limit, as_of=as_of)
+    if fmt == "json":
+        click.echo(json.dumps({"segment": p.segment, "as_of": utc_z(p.as_of), "count": p.count,
+                               "members": [dict(zip(p.columns, _json_member(row))) for row in p.rows]},
+                              default=_plain))
+        return 0
     state.console.table(f"{p.segment}: {p.count:,} member(s) at {utc_z(p.as_of)}", p.columns,
                         [list(r) for r in p.rows], event="preview", count=p.count)
     return 0
+
+
+def _json_member(row: tuple) -> list:
+    """(person_id, split, fields) with fields as a JSON object, however the driver returned it."""
+    person, split, fields = row
+    if isinstance(fields, str):
+        fields = json.loads(fields)
+    return [person, split, fields]
 
 
 @command("test")

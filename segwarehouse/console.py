@@ -16,7 +16,8 @@ from .spec.values import utc_z
 
 NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared",
                              "share_of_segment", "share_of_other", "converted", "conversion_rate",
-                             "pending", "sent", "rejected", "retried"})
+                             "pending", "sent", "rejected", "retried", "holds", "% of people", "cumulative",
+                             "% of previous", "line"})
 
 
 class TextConsole:
