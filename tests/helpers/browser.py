@@ -46,6 +46,7 @@ class Browser:
         self.session: Optional[str] = None
         target = self.call("Target.createTarget", url="about:blank", browser=True)["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True, browser=True)["sessionId"]
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         self.call("Page.enable")
         self.call("Runtime.enable")
 
