@@ -29,7 +29,7 @@ from .compiler.dialects import Unportable, render, render_checked
 from .compiler.catalog import Catalog, check, check_config
 from .compiler.literals import sql_comment
 from .compiler.plan import Plan, build_plan, static_table
-from .docs import render_catalogue, write_catalogue
+from .docs import Figures, Refusal, render_catalogue, write_catalogue
 from .errors import Outcome, Problem, RunError, SegwarehouseError, ValidationError, did_you_mean
 from .events import Reporter, Silent
 from .explain import Step, explain_query, fill
@@ -359,9 +359,39 @@ class Project:
 
     def docs(self, output: Optional[str | os.PathLike] = None, dialect: str = "duckdb") -> Path:
         """A static HTML catalogue of every segment; returns the path of its index.html."""
-        sql = self.compile(dialect=dialect, write=False)[dialect]
-        html = render_catalogue(self.loaded.config.name, self.segments, sql, dialect)
+        html = render_catalogue(self.loaded.config.name, self.segments, self._compiled_or_refused(dialect), dialect,
+                                self._figures())
         return write_catalogue(html, Path(output) if output else self.target_path / "docs")
+
+    def _compiled_or_refused(self, dialect: str) -> dict[str, str | Refusal]:
+        """Every segment's SQL; a segment the compiler refuses (a construct it does not translate yet,
+        a column the target lacks) gets the refusal instead, and the others still compile."""
+        try:
+            return self.compile(dialect=dialect, write=False)[dialect]
+        except ValidationError:
+            pass
+        out: dict[str, str | Refusal] = {}
+        for name in self.select(include_disabled=True):
+            try:
+                out[name] = self.compile([name], dialect=dialect, write=False)[dialect][name]
+            except ValidationError as error:
+                out[name] = Refusal(str(error))
+        return out
+
+    def _figures(self) -> Figures:
+        """The output tables' figures for the catalogue, or why there are none: docs works without a target."""
+        try:
+            target = self.target
+            if target.get("type") == "duckdb" and not _existing_duckdb(target.get("path")):
+                return Figures(missing=f"the target's database {target.get('path')} does not exist yet")
+            schema = self.loaded.config.output_schema
+            with self.connect() as adapter:
+                if not adapter.table_exists(output_table(schema, RUNS)):
+                    return Figures(missing="nothing has run on the target yet (`segwarehouse run`)")
+                names = self.select(include_disabled=True)
+                return Figures(build_report(adapter, schema, self.segments, names), target=adapter.description)
+        except SegwarehouseError as error:
+            return Figures(missing=f"no target could be reached ({error})")
 
     def report(self, select: Optional[Sequence[str]] = None, goal: Optional[str] = None) -> Report:
         """Size over time, entered/exited per run, overlap and conversion by split, from the output tables."""

@@ -21,6 +21,7 @@ from .artifacts import (results_of_compile, results_of_run, results_of_sync, res
                         write_manifest, write_run_results)
 from .breakdown import TABLE_COLUMNS, table_rows
 from .console import JsonConsole, TextConsole
+from .report import render_html
 from .errors import EXIT_FAILURE, EXIT_USAGE, SegwarehouseError
 from .scaffold import init_project
 from .spec.values import utc_z
@@ -488,7 +489,8 @@ def docs(state: State, results: list, output: str | None) -> int:
 
 @command("report")
 @select_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table",
+              show_default=True, help="html: one page with the catalogue's charts, on stdout.")
 @click.option("--goal", default=None, help="Segment whose members count as converted (split conversion); "
                                            "default: leaving the segment counts as converted.")
 def report(state: State, results: list, select: tuple, fmt: str, goal: str | None) -> int:
@@ -501,10 +503,12 @@ def report(state: State, results: list, select: tuple, fmt: str, goal: str | Non
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["section", "segment", "key", "metric", "value"])
         writer.writerows([*row[:4], _plain(row[4]) if row[4] is not None else ""] for row in r.long_rows())
-    else:
-        for name, (columns, rows) in r.sections().items():
-            state.console.table(name, columns, [[_plain(row[c]) if row[c] is not None else "" for c in columns]
-                                                for row in rows], event=f"report_{name}")
+    elif fmt == "html":
+        click.echo(render_html(state.project.loaded.config.name, r, state.project.select(select)), nl=False)
+    else:  # people read 10.3% and 12,345; JSON log lines keep the numbers
+        raw = {name: (columns, [[row[c] for c in columns] for row in rows]) for name, (columns, rows) in r.sections().items()}
+        for name, (columns, rows) in (r.display() if isinstance(state.console, TextConsole) else raw).items():
+            state.console.table(name, columns, rows, event=f"report_{name}")
     return 0
 
 

@@ -5,22 +5,33 @@ Three sections, each a list of plain rows so the CLI can print a table, JSON or 
 - overlap: for each pair of selected segments, the people they share now;
 - splits: per split group, the people who ever entered, those still members, and the conversion:
   the share of entrants now in the `goal` segment, or without a goal, the share who have exited
-  (for "added to cart but did not buy", leaving is the conversion).
+  (for "added to cart but did not buy", leaving is the conversion); and each group's lift against
+  the control group with a 95% confidence interval (`lift`).
+Shares stay numbers (0.1029) for json/csv; `display` and `render_html` print them for people (10.3%).
 """
 from __future__ import annotations
 
+import datetime as dt
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+import jinja2
 from sqlglot import exp
 
 from .adapters.base import Adapter
 from .materialize.tables import CHANGES, MEMBERS, RUNS, output_table
+from .charts import lift_chart, number, overlap_heatmap, percent, points, size_chart
 from .spec import model as m
 
-HISTORY_COLUMNS = ["segment", "run_id", "as_of", "status", "members", "entered", "exited", "updated"]
+HISTORY_COLUMNS = ["segment", "run_id", "as_of", "finished_at", "status", "members", "entered", "exited", "updated"]
 OVERLAP_COLUMNS = ["segment", "other", "shared", "share_of_segment", "share_of_other"]
-SPLIT_COLUMNS = ["segment", "split", "entered", "members", "converted", "conversion_rate"]
+SPLIT_COLUMNS = ["segment", "split", "entered", "members", "converted", "conversion_rate", "control", "lift",
+                 "lift_low", "lift_high"]
+SHARES = {"share_of_segment", "share_of_other", "conversion_rate"}  # fractions, shown as percents
+LIFTS = {"lift", "lift_low", "lift_high"}  # differences of fractions, shown in percentage points
+Z_95 = 1.959964  # the standard normal's 97.5% quantile: a two-sided 95% interval
 
 
 @dataclass
@@ -29,6 +40,7 @@ class Report:
     history: list[dict[str, Any]] = field(default_factory=list)
     overlap: list[dict[str, Any]] = field(default_factory=list)
     splits: list[dict[str, Any]] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # current members per selected segment
 
     def sections(self) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
         return {"history": (HISTORY_COLUMNS, self.history), "overlap": (OVERLAP_COLUMNS, self.overlap),
@@ -43,8 +55,53 @@ class Report:
             rows.append(("overlap", r["segment"], r["other"], "shared", r["shared"]))
         for r in self.splits:
             rows += [("splits", r["segment"], r["split"], k, r[k])
-                     for k in ("entered", "members", "converted", "conversion_rate")]
+                     for k in ("entered", "members", "converted", "conversion_rate", "lift", "lift_low", "lift_high")
+                     if r[k] is not None]
         return rows
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """Per segment, its last successful run's row of `history`."""
+        return {r["segment"]: r for r in self.history if r["status"] == "success"}
+
+    def display(self) -> dict[str, tuple[list[str], list[list[str]]]]:
+        """The sections as text for people: 12,345 and 10.3%, lifts as +5.2 pp, times to the minute."""
+        return {name: (columns, [[shown(c, row[c]) for c in columns] for row in rows])
+                for name, (columns, rows) in self.sections().items()}
+
+
+def shown(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if column in SHARES:
+        return percent(value)
+    if column in LIFTS:
+        return points(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return number(value)
+    return str(value)
+
+
+def control_group(splits: m.Splits) -> str:
+    """The group each other group is compared with: the one named `control`, else the first listed
+    (SPEC section 6 lists control first, in buckets 0 to 9)."""
+    names = [g for g, _ in splits.groups]
+    return "control" if "control" in names else names[0]
+
+
+def lift(converted: int, entered: int, control_converted: int, control_entered: int
+         ) -> Optional[tuple[float, float, float]]:
+    """(lift, low, high): the difference of two conversion rates, p_group - p_control, with its 95%
+    confidence interval by the normal approximation:
+        lift +- 1.959964 * sqrt(p_g (1 - p_g) / n_g + p_c (1 - p_c) / n_c)
+    None when either group has no entrants."""
+    if not entered or not control_entered:
+        return None
+    p_g, p_c = converted / entered, control_converted / control_entered
+    diff = p_g - p_c
+    margin = Z_95 * math.sqrt(p_g * (1 - p_g) / entered + p_c * (1 - p_c) / control_entered)
+    return diff, diff - margin, diff + margin
 
 
 def _col(name: str, table: Optional[str] = None) -> exp.Column:
@@ -114,7 +171,8 @@ def build_report(adapter: Adapter, schema: str, segments: dict[str, m.Segment], 
         return report
     for row in adapter.execute(history_query(schema, names)):
         report.history.append(dict(zip(HISTORY_COLUMNS, row)))
-    sizes = dict(adapter.execute(sizes_query(schema, names)))
+    sizes = {name: int(n) for name, n in adapter.execute(sizes_query(schema, names))}
+    report.sizes = {name: sizes.get(name, 0) for name in names}
     for a, b, shared in adapter.execute(overlap_query(schema, names)):
         report.overlap.append({"segment": a, "other": b, "shared": shared,
                                "share_of_segment": _ratio(shared, sizes.get(a, 0)),
@@ -122,7 +180,64 @@ def build_report(adapter: Adapter, schema: str, segments: dict[str, m.Segment], 
     for name in names:
         if segments[name].splits is None:
             continue
-        for split, entered, members, converted in adapter.execute(splits_query(schema, name, goal)):
-            report.splits.append({"segment": name, "split": split, "entered": entered, "members": int(members),
-                                  "converted": int(converted), "conversion_rate": _ratio(int(converted), entered)})
+        control = control_group(segments[name].splits)
+        rows = [{"segment": name, "split": split, "entered": int(entered), "members": int(members),
+                 "converted": int(converted), "conversion_rate": _ratio(int(converted), int(entered)),
+                 "control": control, "lift": None, "lift_low": None, "lift_high": None}
+                for split, entered, members, converted in adapter.execute(splits_query(schema, name, goal))]
+        base = next((r for r in rows if r["split"] == control), None)
+        for row in rows:
+            measured = None if base is None or row is base else lift(row["converted"], row["entered"],
+                                                                     base["converted"], base["entered"])
+            if measured is not None:
+                row["lift"], row["lift_low"], row["lift_high"] = (round(v, 4) for v in measured)
+        report.splits += rows
     return report
+
+
+def size_points(report: Report, segment: str) -> list[tuple[str, int]]:
+    """(as_of, members) of the segment's successful runs, in run order: the size-over-time chart."""
+    return [(shown("as_of", r["as_of"]), int(r["members"])) for r in report.history
+            if r["segment"] == segment and r["status"] == "success"]
+
+
+def overlap_pairs(report: Report) -> dict[tuple[str, str], int]:
+    return {(r["segment"], r["other"]): r["shared"] for r in report.overlap}
+
+
+HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ project }}: segment report</title>
+<style>
+ body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
+ table{border-collapse:collapse} th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #ddd}
+ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#777}
+</style></head><body>
+<h1>{{ project }}: segment report</h1>
+<p class="muted">Generated {{ generated }} by segwarehouse report{% if goal %}; conversion: being in {{ goal }}{% else %}; conversion: leaving the segment{% endif %}.</p>
+<h2>Size over time</h2>
+{% for name in names %}<section class="segment" id="{{ name }}"><h3>{{ name }}</h3>
+{% if charts[name] %}{{ charts[name] }}{% else %}<p class="muted">No successful run yet.</p>{% endif %}</section>
+{% endfor %}
+{% if names|length > 1 %}<h2>Overlap</h2>{{ heatmap }}{% endif %}
+{% for title, (columns, rows) in sections %}<h2>{{ title }}</h2>
+{% if title == "splits" and lifts %}{{ lifts }}{% endif %}
+<table><thead><tr>{% for c in columns %}<th{% if c in numeric %} class="n"{% endif %}>{{ c }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in rows %}<tr>{% for c, v in zip(columns, row) %}<td{% if c in numeric %} class="n"{% endif %}>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>
+{% endfor %}
+</body></html>
+"""
+NUMERIC = {"members", "entered", "exited", "updated", "shared", "converted"} | SHARES | LIFTS
+
+
+def render_html(project: str, report: Report, names: Sequence[str]) -> str:
+    """The report as one self-contained page, with the catalogue's charts."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    charts = {n: size_chart(size_points(report, n), f"{n}: members per run") if size_points(report, n) else None
+              for n in names}
+    return env.from_string(HTML).render(
+        project=project, goal=report.goal, names=names, charts=charts, zip=zip, numeric=NUMERIC,
+        heatmap=overlap_heatmap(list(names), report.sizes, overlap_pairs(report)),
+        lifts=lift_chart(report.splits) if any(r["lift"] is not None for r in report.splits) else None,
+        sections=list(report.display().items()),
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))

@@ -172,7 +172,7 @@ def test_docs_catalogue_of_the_example_project(tmp_path):
     html = (tmp_path / "site" / "index.html").read_text()
     project = Project(ROOT)
     for name, segment in project.segments.items():
-        assert f'<section id="{name}">' in html
+        assert f'<section class="segment" id="{name}"' in html
         for ref in segment.depends_on:  # references are links to the referenced segment
             assert f'<a href="#{ref}">{ref}</a>' in html
     assert html.count("<details><summary>Compiled SQL (duckdb)") == len(project.segments)
@@ -186,4 +186,4 @@ def test_docs_escape_what_users_write(make_project, tmp_path):
         """})
     html = project.docs(tmp_path / "out").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in html
-    assert "attribute email contains &lt;b&gt;" in html
+    assert "whose email contains &#34;&lt;b&gt;&#34;" in html
