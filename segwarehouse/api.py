@@ -20,7 +20,7 @@ from typing import Any, Mapping, Optional, Sequence
 import sqlglot
 from sqlglot import exp
 
-from . import selectors
+from . import review, selectors
 from .adapters import adapter_for
 from .adapters.base import Adapter
 from .artifacts import compiled_path
@@ -39,6 +39,8 @@ from .materialize.tables import MEMBERS, RUNS, output_table
 from .materialize.runner import RunResult, Runner, read_catalog, utc_now
 from .materialize.static import load_static_tables
 from .project.loader import LoadedProject, load_project
+from .project.revision import project_at, resolve
+from .review import DiffResult
 from .project.profiles import resolve_target
 from .report import Report, build_report
 from .spec.values import to_utc
@@ -148,8 +150,21 @@ class Project:
         return self.loaded.segments
 
     def select(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
-               include_disabled: bool = False) -> list[str]:
-        return selectors.select(self.segments, select, exclude, include_disabled)
+               include_disabled: bool = False, state: Optional[str] = None, as_of: Any = None) -> list[str]:
+        """Selected segment names; `state` is the git revision `state:modified` compares with."""
+        return selectors.select(self.segments, select, exclude, include_disabled,
+                                state=self._modified(select, exclude, state, as_of))
+
+    def _modified(self, select: Optional[Sequence[str]], exclude: Optional[Sequence[str]], state: Optional[str],
+                  as_of: Any) -> Optional[set[str]]:
+        """The segments `state:modified` stands for: computed only when a selector uses it."""
+        if state is None:
+            return None
+        if not selectors.uses_state([*(select or []), *(exclude or [])]):
+            resolve(self.dir, state)  # unused, but a bad REF is still a mistake to report
+            return None
+        with project_at(self.dir, state, self.vars, self.environ) as (_, previous):
+            return review.modified_since(self.loaded, previous, parse_as_of(as_of))
 
     @cached_property
     def target(self) -> dict[str, Any]:
@@ -165,7 +180,8 @@ class Project:
 
     # --- commands ----------------------------------------------------------------------------------
     def compile(self, select: Optional[Sequence[str]] = None, dialect: Optional[str] = None,
-                as_of: Any = None, write: bool = True, offline: bool = False) -> dict[str, dict[str, str]]:
+                as_of: Any = None, write: bool = True, offline: bool = False,
+                state: Optional[str] = None) -> dict[str, dict[str, str]]:
         """{dialect: {segment: SQL}}; written to target/compiled/<dialect>/<segment>.sql. With a
         reachable target (unless offline) the plan is the one run would build: columns checked
         against its catalog (a miss is exit 2), people columns spelled and typed as the target has them."""
@@ -176,7 +192,7 @@ class Project:
             except ValueError:
                 raise ValidationError(f"--dialect {d}: not a dialect sqlglot knows") from None
         as_of = parse_as_of(as_of)
-        names = self.select(select, include_disabled=True)
+        names = self.select(select, include_disabled=True, state=state, as_of=as_of)
         config, segments = self.loaded.config, self.segments
         catalog = None if offline else self._reachable_catalog()
         plan = build_plan(config, segments, names, as_of, catalog)
@@ -236,10 +252,10 @@ class Project:
 
     def run(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
             as_of: Any = None, fail_fast: bool = False, wait: bool = False,
-            threads: Optional[int] = None) -> RunResult:
+            threads: Optional[int] = None, state: Optional[str] = None) -> RunResult:
         """Evaluate the selected segments at as_of and update the output tables."""
-        names = self.select(select, exclude)
         as_of = parse_as_of(as_of)
+        names = self.select(select, exclude, state=state, as_of=as_of)
         if threads:
             self.target["threads"] = threads
         with self.connect(wait=wait, lock=True) as adapter:
@@ -261,11 +277,23 @@ class Project:
                                                                                                     destination))
 
     def diff(self, select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
-             as_of: Any = None) -> RunResult:
-        """What a run would change (entered, exited, updated per segment), without applying it."""
-        names = self.select(select, exclude)
-        with self.connect() as adapter:
-            return Runner(self.loaded, adapter, self.reporter).run(names, parse_as_of(as_of), apply=False)
+             as_of: Any = None, against: Optional[str] = None, samples: int = 5,
+             state: Optional[str] = None) -> DiffResult:
+        """Without `against`: what a run would change against the members the last run stored.
+        With `against` (a git revision): the segments as defined there and in the working tree,
+        evaluated at one as_of on the same data (SPEC section 11). Writes nothing either way;
+        per segment the status, counts and the `samples` smallest keys entered and exited."""
+        as_of = parse_as_of(as_of)
+        if against is None:
+            names = self.select(select, exclude, state=state, as_of=as_of)
+            with self.connect() as adapter:
+                run = Runner(self.loaded, adapter, self.reporter).run(names, as_of, apply=False, samples=samples)
+            return review.of_run(run)
+        modified = self._modified(select, exclude, state, as_of)
+        with project_at(self.dir, against, self.vars, self.environ) as (revision, previous):
+            with self.connect() as adapter:
+                return review.Review(adapter, self.loaded, previous, revision).diff(select, exclude, as_of, samples,
+                                                                                    state=modified)
 
     def _known(self, segment: str) -> None:
         if segment not in self.segments:
@@ -345,10 +373,10 @@ class Project:
             raise ValidationError(dict.fromkeys(problems))
         return len(names)
 
-    def test(self, select: Optional[Sequence[str]] = None) -> TestResults:
+    def test(self, select: Optional[Sequence[str]] = None, state: Optional[str] = None) -> TestResults:
         """Run the selected segments' tests on an in-memory DuckDB."""
         results = TestResults()
-        for name in self.select(select, include_disabled=True):
+        for name in self.select(select, include_disabled=True, state=state):
             segment = self.segments[name]
             for t in segment.tests:
                 result = run_test(self.loaded, segment, t)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import click
 import yaml
 
-from . import interrupts
+from . import interrupts, review_output
 from .api import Project
 from .artifacts import (results_of_compile, results_of_run, results_of_sync, results_of_tests, unique_id,
                         write_manifest, write_run_results)
@@ -119,6 +119,11 @@ class Selectors(click.Option):
 
 def select_option(fn: Callable) -> Callable:
     return click.option("--select", "-s", cls=Selectors, help="Selector(s): -s a b, -s a -s b or -s 'a b'.")(fn)
+
+
+def state_option(fn: Callable) -> Callable:
+    return click.option("--state", "state_ref", default=None, metavar="REF",
+                        help="Git revision that `-s state:modified` compares the definitions with.")(fn)
 
 
 def exclude_option(fn: Callable) -> Callable:
@@ -277,9 +282,11 @@ def ls(state: State, results: list, select: tuple, exclude: tuple, output: str) 
 @select_option
 @click.option("--dialect", default=None, help="Any sqlglot dialect (default: duckdb and snowflake).")
 @click.option("--as-of", default=None, help="Evaluation time written into the SQL (default: now).")
-def compile_(state: State, results: list, select: tuple, dialect: str | None, as_of: str | None) -> int:
+@state_option
+def compile_(state: State, results: list, select: tuple, dialect: str | None, as_of: str | None,
+             state_ref: str | None) -> int:
     """Write target/compiled/<dialect>/<segment>.sql."""
-    compiled = state.project.compile(select, dialect=dialect, as_of=as_of)
+    compiled = state.project.compile(select, dialect=dialect, as_of=as_of, state=state_ref)
     results += results_of_compile(state.project.loaded.config.name, state.project.target_path, compiled)
     count = len(next(iter(compiled.values()), {}))
     state.console.info(f"compiled {count} segment(s) for {', '.join(compiled)} into "
@@ -294,11 +301,13 @@ def compile_(state: State, results: list, select: tuple, dialect: str | None, as
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Engine threads.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing segment.")
 @click.option("--wait", is_flag=True, help="Wait for a concurrent run to finish instead of failing.")
+@state_option
 def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None, threads: int | None,
-        fail_fast: bool, wait: bool) -> int:
+        fail_fast: bool, wait: bool, state_ref: str | None) -> int:
     """Evaluate segments and update membership and change tables."""
     project = state.project
-    result = project.run(select, exclude, as_of=as_of, fail_fast=fail_fast, wait=wait, threads=threads)
+    result = project.run(select, exclude, as_of=as_of, fail_fast=fail_fast, wait=wait, threads=threads,
+                         state=state_ref)
     results += results_of_run(project.loaded.config.name, result)
     state.console.table(f"run {result.run_id} at {utc_z(result.as_of)}", RUN_COLUMNS, _run_rows(result),
                         event="run_summary")
@@ -326,14 +335,26 @@ RUN_COLUMNS = ["segment", "status", "members", "entered", "exited", "updated", "
 @select_option
 @exclude_option
 @click.option("--as-of", default=None, help="Evaluation time, ISO-8601 (default: now, UTC).")
-def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None) -> int:
-    """What a run would change, without writing."""
-    result = state.project.diff(select, exclude, as_of=as_of)
-    state.console.table(f"diff at {utc_z(result.as_of)} (nothing written)", RUN_COLUMNS, _run_rows(result),
-                        event="diff")
-    for r in result.results:
-        if r.error:
-            state.console.error(f"{r.segment}: {r.error}")
+@click.option("--against", default=None, metavar="REF",
+              help="A git revision: compare the segments as defined there with the working tree, on the same data.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--samples", default=5, show_default=True, type=click.IntRange(min=0),
+              help="How many keys (the smallest) to show of those entering and exiting each segment.")
+@state_option
+def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str | None, against: str | None,
+         fmt: str, samples: int, state_ref: str | None) -> int:
+    """What a run would change, or (--against REF) what a change to the definitions changes; writes nothing."""
+    result = state.project.diff(select, exclude, as_of=as_of, against=against, samples=samples, state=state_ref)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), default=_plain))
+    elif fmt == "markdown":
+        click.echo(review_output.markdown(result), nl=False)
+    else:
+        state.console.table(review_output.title(result), review_output.columns(result), review_output.rows(result),
+                            event="diff")
+    for s in result.segments:
+        if s.error:
+            state.console.error(f"{s.segment}: {s.error}")
     return 0 if result.ok else EXIT_FAILURE
 
 
@@ -464,9 +485,10 @@ def _json_member(row: tuple) -> list:
 
 @command("test")
 @select_option
-def test(state: State, results: list, select: tuple) -> int:
+@state_option
+def test(state: State, results: list, select: tuple, state_ref: str | None) -> int:
     """Run segment tests on an in-memory DuckDB."""
-    outcomes = state.project.test(select)
+    outcomes = state.project.test(select, state=state_ref)
     results += results_of_tests(outcomes)
     rows = [[r.segment, r.name, "pass" if r.passed else "FAIL",
              r.error or ("" if r.passed else f"{r.file}:{r.line}: expected {r.expected}, got {r.actual}")]

@@ -87,12 +87,13 @@ def test_preview_diff_and_export_write_nothing_until_run(tmp_path):
     project = Project(project_dir)
     preview = project.preview("pro", as_of=AS_OF)
     assert preview.count == 2 and [r[0] for r in preview.rows] == [1, 3]
-    diff = project.diff(as_of=AS_OF).results[0]
-    assert (diff.members, diff.entered, diff.exited) == (2, 2, 0)
+    diff = project.diff(as_of=AS_OF).segments[0]
+    assert (diff.after, diff.entered, diff.exited, diff.entered_sample) == (2, 2, 0, [1, 3])
     assert project.run(as_of=AS_OF).ok
     _people(project_dir, [(1, "a@x.com", "free"), (2, "b@x.com", "pro"), (3, None, "pro")])
-    diff = Project(project_dir).diff(as_of="2026-11-02").results[0]
-    assert (diff.members, diff.entered, diff.exited) == (2, 1, 1)
+    diff = Project(project_dir).diff(as_of="2026-11-02").segments[0]
+    assert (diff.before, diff.after, diff.entered, diff.exited) == (2, 2, 1, 1)
+    assert (diff.entered_sample, diff.exited_sample) == ([2], [1])
     con = duckdb.connect(str(project_dir / "segwarehouse.duckdb"))
     assert con.execute("SELECT count(*) FROM segwarehouse.segwarehouse.segment_changes").fetchone()[0] == 2  # the diff wrote nothing
     con.close()

@@ -174,7 +174,7 @@ def test_preview_diff_explain_and_export_read_the_same_engine(setup, tmp_path):
     assert project.preview("active_pro", limit=3, as_of="2026-10-05").count == sizes["active_pro"]
     assert project.preview("vip", as_of="2026-10-05").count == sizes["vip"]
     diff = project.diff(as_of="2026-10-05")
-    assert diff.ok and all((r.entered, r.exited, r.updated) == (0, 0, 0) for r in diff.results)
+    assert diff.ok and all((r.entered, r.exited, r.updated) == (0, 0, 0) for r in diff.segments)
     with setup.wh.connect() as con:
         member = members(con, "gmail")
     person = min(member)

@@ -443,12 +443,14 @@ class Plan:
 
 
 def build_plan(config: m.ProjectConfig, segments: dict[str, m.Segment], names: list[str], as_of: dt.datetime,
-               catalog: Optional[Catalog] = None) -> Plan:
+               catalog: Optional[Catalog] = None,
+               static_naming: Callable[[str], exp.Table] = static_table) -> Plan:
     """Plan the named segments at as_of; with the target's catalog, check every column they read
     (misses in `problems`), resolve people columns to the table's spelling and spare casts of
-    columns that already have the type a comparison reads."""
+    columns that already have the type a comparison reads. `static_naming` names the temporary
+    table of a static segment's values (`diff --against` gives the REF version its own)."""
     people_types = catalog.people_types(config) if catalog is not None else None
-    compiler = ConditionCompiler(config, segments, as_of, static_table, people_types)
+    compiler = ConditionCompiler(config, segments, as_of, static_naming, people_types)
     everything = closure(segments, names)
     problems = check(config, segments, everything, catalog) if catalog is not None else {}
     # Segments that read a missing column are not compiled: their SQL could not run.

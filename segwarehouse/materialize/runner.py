@@ -45,6 +45,7 @@ class SegmentResult:
     seconds: float = 0.0
     error: Optional[str] = None
     notes: list[str] = field(default_factory=list)
+    samples: dict[str, list] = field(default_factory=dict)  # diff: the smallest keys entered / exited
 
 
 @dataclass
@@ -108,9 +109,10 @@ class Runner:
         return build_plan(self.config, self.project.segments, selected, as_of, read_catalog(self.adapter, self.config))
 
     def run(self, selected: list[str], as_of: dt.datetime, fail_fast: bool = False,
-            started: Optional[dt.datetime] = None, apply: bool = True) -> RunResult:
+            started: Optional[dt.datetime] = None, apply: bool = True, samples: int = 0) -> RunResult:
         """Evaluate every selected segment, then apply all that succeeded in one transaction.
-        With apply=False (`diff`), count what would change and write nothing."""
+        With apply=False (`diff`), count what would change, keep up to `samples` of the smallest
+        keys entered and exited per segment, and write nothing."""
         started = started or utc_now()
         run_id = new_run_id(started)
         self.reporter.event("run_started", run_id=run_id, as_of=utc_z(as_of), segments=len(selected))
@@ -144,6 +146,9 @@ class Runner:
                 results[name].status, results[name].error = "error", f"applying the run failed: {_engine_message(e)}"
             if apply:
                 self._record(run_id, as_of, started, [results[n] for n in applied])
+        if samples and not apply and applied:
+            for name, change, person in self.adapter.execute(st.change_samples(samples)):
+                results[name].samples.setdefault(change, []).append(person)
         for name in selected:
             r = results[name]
             self.reporter.event("segment_finished", segment=name, status=r.status, members=r.members,

@@ -77,6 +77,18 @@ def change_counts() -> exp.Select:
             .group_by(_col("segment"), _col("change")))
 
 
+def change_samples(limit: int) -> exp.Select:
+    """(segment, change, person_id): the `limit` smallest keys entered and exited per segment."""
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[_col("segment"), _col("change")],
+                      order=exp.Order(expressions=[exp.Ordered(this=_col("person_id"))]))
+    ranked = (exp.select(_col("segment"), _col("change"), _col("person_id"), named(rank, "_sw_rank"))
+              .from_(_temp(DELTA)).where(_col("change").isin(exp.Literal.string("entered"),
+                                                               exp.Literal.string("exited"))))
+    return (exp.select(_col("segment"), _col("change"), _col("person_id")).from_(ranked.subquery("r"))
+            .where(exp.LTE(this=_col("_sw_rank"), expression=exp.Literal.number(limit)))
+            .order_by(_col("segment"), _col("change"), _col("person_id")))
+
+
 def member_counts(schema: str, segments: list[str]) -> exp.Select:
     """Current members per segment, before the run is applied."""
     return (exp.select(_col("segment"), exp.Count(this=exp.Star())).from_(output_table(schema, MEMBERS))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlglot import exp
 
@@ -55,7 +56,7 @@ class StaticLoad:
 
 
 def load_static_tables(adapter: Adapter, root: Path, config: m.ProjectConfig, segments: dict[str, m.Segment],
-                       names: list[str]) -> StaticLoad:
+                       names: list[str], naming: Callable[[str], exp.Table] = static_table) -> StaticLoad:
     """Fill the temporary table `_sw_static_<segment>` of every named static segment with its CSV
     column's distinct values, in bulk (the adapter's fastest load path), and count what matches.
     run, preview, explain and test all load through here."""
@@ -67,7 +68,7 @@ def load_static_tables(adapter: Adapter, root: Path, config: m.ProjectConfig, se
         except RunError as e:
             load.broken[name] = str(e)
             continue
-        target = static_table(name)
+        target = naming(name)
         adapter.create_temp(target.name, st.static_values_query())
         adapter.load_text_column(target, "value", values.values)
         column = exp.column(config.people.column_for(segment.static.match_on), quoted=True)

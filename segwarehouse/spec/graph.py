@@ -51,6 +51,18 @@ def dependents(segments: Segments) -> dict[str, list[str]]:
     return found
 
 
+@dataclass(frozen=True)
+class _Reversed:
+    depends_on: tuple[str, ...]
+
+
+def dependents_closure(segments: Segments, names: Iterable[str]) -> list[str]:
+    """The named segments and every segment that references them, transitively (dbt's `name+`): the
+    closure of the reversed graph, so the walk is `closure`'s."""
+    reversed_graph = {name: _Reversed(tuple(refs)) for name, refs in dependents(segments).items()}
+    return closure(reversed_graph, [n for n in names if n in reversed_graph])
+
+
 def cycles(segments: Segments) -> list[list[str]]:
     """The cycles a depth-first search meets, each as the path that closes it: [a, b] for a -> b -> a."""
     done: set[str] = set()
