@@ -392,8 +392,8 @@ class Project:
         return write_catalogue(html, Path(output) if output else self.target_path / "docs")
 
     def _compiled_or_refused(self, dialect: str) -> dict[str, str | Refusal]:
-        """Every segment's SQL; a segment the compiler refuses (a construct it does not translate yet,
-        a column the target lacks) gets the refusal instead, and the others still compile."""
+        """Every segment's SQL; a segment that does not compile (it reads a column the target lacks)
+        gets the reason instead, and the others still compile."""
         try:
             return self.compile(dialect=dialect, write=False)[dialect]
         except ValidationError:

@@ -2,8 +2,8 @@
 from disk or any web server (inline CSS, SVG and a few lines of plain JS; nothing fetched). Per
 segment: its latest figures when a target was reachable (members, entered and exited at the last
 run, when it ran), a size-over-time chart, its conditions read aloud (reading.py), references both
-ways, fields, splits, destinations and tests, and the compiled SQL folded away (or the compiler's
-refusal, for constructs it does not translate yet). An overlap heatmap compares the segments, and a
+ways, fields, splits, destinations and tests, and the compiled SQL folded away (or why it does not
+compile: a column the warehouse lacks). An overlap heatmap compares the segments, and a
 search box filters them by name, tag, description and sentence."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .spec.graph import dependents
 
 @dataclass(frozen=True)
 class Refusal:
-    """The compiler's message for a segment it cannot compile yet, shown instead of its SQL."""
+    """Why a segment does not compile (a column the warehouse lacks), shown instead of its SQL."""
 
     message: str
 
@@ -91,7 +91,7 @@ TEMPLATE = """<!doctype html>
 {% if s.splits %}<p>Splits (salt {{ s.splits.salt }}): {% for g, pct in s.splits.groups %}{{ g }} {{ pct }}%{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 {% if s.sync %}<p>Synced to: {% for x in s.sync %}{{ x.destination }}{% if x.list %} (list {{ x.list }}){% endif %}, on enter {{ x.on_enter }}, on exit {{ x.on_exit }}{% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
 {% if s.tests %}<p>Tests: {{ s.tests|map(attribute="name")|join(", ") }}</p>{% endif %}
-{% if sql[s.name] is refusal %}<details><summary>Compiled SQL ({{ dialect }}): not compiled yet</summary><p class="refused">{{ sql[s.name].message }}</p></details>
+{% if sql[s.name] is refusal %}<details><summary>Compiled SQL ({{ dialect }}): does not compile</summary><p class="refused">{{ sql[s.name].message }}</p></details>
 {% else %}<details><summary>Compiled SQL ({{ dialect }})</summary><pre>{{ sql[s.name] }}</pre></details>{% endif %}
 </section>
 {% endfor %}

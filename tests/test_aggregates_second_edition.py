@@ -18,7 +18,6 @@ import reference
 import test_property as prop
 from conftest import write_project
 from helpers.cross_engine import many_rows, table
-from segwarehouse.compiler.conditions import SECOND_EDITION_COMPILED
 from segwarehouse.project.loader import load_project
 
 EXECUTING = ["duckdb", "postgres", "snowflake"]
@@ -133,10 +132,6 @@ def project(request, tmp_path_factory):
 def tables():
     return {"main.users": table(PEOPLE, prop.PEOPLE_TYPES), "main.events": table(EVENTS, prop.EVENT_TYPES),
             "main.page_views": table([], prop.PAGE_VIEW_TYPES)}
-
-
-def test_the_compiler_lists_the_aggregates():
-    assert {"nth", "distinct", "distinct_days", "most_frequent"} <= SECOND_EDITION_COMPILED
 
 
 @pytest.mark.parametrize("zone", ZONES)

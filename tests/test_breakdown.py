@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -120,8 +119,11 @@ class Expected:
                 by_person.setdefault(row[stream.key], {}).setdefault(name, []).append(row)
         defs = {name: reference.StreamDef(s.key, s.timestamp, s.name_column, s.properties)
                 for name, s in config.streams.items()}
+        splits = {name: {"salt": s.splits.salt, "groups": dict(s.splits.groups)}
+                  for name, s in project.segments.items() if s.splits}
         self.evaluators = [(person, reference.Evaluator([person], by_person.get(person[key], {}), as_of=ANCHOR,
-                                                        key=key, stream_defs=defs, segments=self.wheres, sql=sql))
+                                                        key=key, stream_defs=defs, segments=self.wheres, sql=sql,
+                                                        time_zone=config.time_zone, splits=splits))
                            for person in self.people]
 
     def nodes(self, name: str) -> list[dict]:

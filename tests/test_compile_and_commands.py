@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from segwarehouse import Project
 from segwarehouse.api import parse_as_of
@@ -32,11 +33,13 @@ def test_lean_snowflake_generator_prints_what_sqlglot_prints():
         assert tree.sql(dialect="snowflake", identify=True) == tree.sql(dialect=SegwarehouseSnowflake, identify=True)
 
 
-def test_sql_that_needs_sqlglots_select_rewrites_still_gets_them(make_project):
-    project = make_project({"s.yml": """\
-        name: s
-        where: {sql: "EXISTS (SELECT 1 FROM UNNEST([1, 2]) AS t(x) WHERE x = user_id)"}
-        """})
+@pytest.mark.parametrize("sql", [
+    "EXISTS (SELECT 1 FROM UNNEST([1, 2]) AS t(x) WHERE x = user_id)",
+    "user_id IN (SELECT DISTINCT ON (x) x FROM (SELECT 1 AS x) AS t)",                    # DISTINCT ON
+    "user_id IN (SELECT SUM(x) OVER w FROM (SELECT 1 AS x) AS t WINDOW w AS (ORDER BY x))",  # named window
+])
+def test_sql_that_needs_sqlglots_select_rewrites_still_gets_them(make_project, sql):
+    project = make_project({"s.yml": f"name: s\nwhere: {{sql: {json.dumps(sql)}}}\n"})
     tree, needs_rewrites = rewrite(standalone_query(project.loaded.config, project.segments, "s",
                                                     parse_as_of(AS_OF)), "snowflake")
     assert needs_rewrites

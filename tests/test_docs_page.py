@@ -1,8 +1,8 @@
 """The catalogue (`segwarehouse docs`) rendered in headless Chromium (Debian's `chromium`, driven
 through the DevTools protocol, tests/helpers/browser.py): the DOM has the figures of the last run
 (checked against the output tables read independently), the size and overlap charts, conditions
-as sentences and a compiler refusal in place of SQL; typing in the search box hides the segments
-that do not match (the page's own JavaScript, executed); a screenshot is not blank.
+as sentences and, in place of SQL, why a segment does not compile (a column the warehouse lacks);
+typing in the search box hides the segments that do not match (the page's own JavaScript, executed); a screenshot is not blank.
 Without Chromium these tests fail with the command that installs it: nothing is skipped."""
 from __future__ import annotations
 
@@ -37,8 +37,10 @@ SEGMENTS = {
         description: Bought 3 different products
         tags: [commerce]
         where:
-          event: purchase
-          distinct: {of: properties.sku, gte: 3}
+          all:
+            - event: purchase
+              distinct: {of: properties.sku, gte: 3}
+            - {attribute: loyalty_tier, equals: gold}   # not a column of users: refused
         """,
 }
 
@@ -130,7 +132,7 @@ def test_conditions_read_as_sentences_and_refusals_replace_sql(page):
     text = browser.evaluate("document.querySelector('section#recent_buyers ul.reading').textContent")
     assert "bought something at least once in the last 30 days" in text
     refusal = browser.evaluate("document.querySelector('section#repeat_skus .refused').textContent")
-    assert "later.yml" in refusal and "distinct" in refusal
+    assert "later.yml:8" in refusal and "loyalty_tier" in refusal
     assert browser.evaluate("document.querySelectorAll('details pre').length") == 3  # the compiled ones
     assert browser.evaluate("document.querySelector('details').open") is False  # folded away
 

@@ -25,7 +25,6 @@ import fuzzing
 from segwarehouse import Project
 from segwarehouse.cli import cli
 from segwarehouse.project.templating import Renderer
-from segwarehouse.errors import Problems
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = int(os.environ.get("SW_FUZZ_CASES", "200"))

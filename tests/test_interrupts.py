@@ -26,12 +26,11 @@ import pytest
 
 from segwarehouse import Project
 
-from conftest import write_project
 from fakes import webhook
 from helpers.sync_project import cursor, db, expected_members, rejections, set_people, write_sync_project
 from helpers.warehouses import DuckDBWarehouse, PostgresWarehouse
 from test_run_invariants import (  # noqa: F401 - _isolated_profiles is an autouse fixture
-    HELPERS, OUT, SMALL_SEGMENTS, _isolated_profiles, armed_cli)
+    HELPERS, SMALL_SEGMENTS, _isolated_profiles, armed_cli)
 from test_warehouse_runs import KILL_MUTATIONS, Setup, last_cli_run, make_setup, runs_at, table_rows_of
 
 SEED = int(os.environ.get("SW_INTERRUPT_SEED", "20261204"))

@@ -18,9 +18,6 @@ from hypothesis import strategies as st
 
 import reference
 from segwarehouse.adapters.duckdb import DuckDBAdapter
-from segwarehouse.compiler.conditions import SECOND_EDITION_COMPILED, NotCompilableYet, second_edition_construct
-from segwarehouse.compiler.plan import standalone_query
-from segwarehouse.spec.conditions import walk
 from segwarehouse.materialize.runner import Runner
 from segwarehouse.project.loader import load_project
 from conftest import PROJECT_YML as BASE_PROJECT_YML
@@ -363,14 +360,9 @@ def stream_conditions(draw):
 
 
 # --- the language's second edition ---------------------------------------------------------------------
-# The generators draw a second-edition construct only once the compiler translates it: NEW_CONSTRUCTS
-# is the compiler's own list (empty until compilation lands), so CI stays green and each construct joins
-# the engine-vs-reference comparison the moment the compiler lists it. test_second_edition_generators_*
-# below exercises every generator against validation and the reference already.
 # (`split` references need a second segment with splits: run_cases draws them.)
-NEW_CONSTRUCTS = frozenset(SECOND_EDITION_COMPILED)
-ALL_NEW_CONSTRUCTS = frozenset({"at_least", "sequence", "during", "after", "before", "nth", "distinct",
-                                "distinct_days", "most_frequent"})
+NEW_CONSTRUCTS = frozenset({"at_least", "sequence", "during", "after", "before", "nth", "distinct",
+                            "distinct_days", "most_frequent", "split"})
 PERIODS = st.fixed_dictionaries({"unit": st.sampled_from(["day", "week", "month", "quarter", "year"])},
                                 optional={"offset": st.integers(-2, 0)})
 ANCHORS = st.fixed_dictionaries({"attribute": st.just("created_at")}, optional={"within": DURATION_TEXT})
@@ -408,9 +400,9 @@ def sequences(draw):
     for i in range(draw(st.integers(2, 3))):
         stream = draw(st.sampled_from(["event", "event", "page_view"]))
         step = {stream: draw(st.one_of(st.none(), EVENT_GLOBS if stream == "event" else URL_GLOBS))}
-        if draw(st.booleans()):
-            key = draw(st.sampled_from(["within", "older_than"]))
-            step[key] = draw(DURATION_TEXT)
+        if draw(st.booleans()):  # a step selects rows as a stream condition does: any window key
+            key = draw(st.sampled_from(["within", "older_than", "during", "after", "before"]))
+            step[key] = draw({"during": PERIODS, "after": ANCHORS, "before": ANCHORS}.get(key, DURATION_TEXT))
         if i and draw(st.booleans()):
             step["within_after"] = draw(DURATION_TEXT)
         if i and stream == "event" and steps and "event" in steps[-1] and draw(st.booleans()):
@@ -540,34 +532,6 @@ def cases(draw):
     as_of = draw(st.sampled_from(AS_OFS))
     condition, people, events, page_views = draw(st.tuples(CONDITIONS, people_rows(), EVENT_ROWS, PAGE_VIEW_ROWS))
     return as_of, resolve(condition, as_of), resolve(people, as_of), resolve(events, as_of), resolve(page_views, as_of)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.filter_too_much])
-@given(as_of=st.sampled_from(AS_OFS), condition=conditions(3, ALL_NEW_CONSTRUCTS), people=people_rows(),
-       events=EVENT_ROWS, page_views=PAGE_VIEW_ROWS)
-def test_second_edition_generators_validate_and_evaluate(tmp_path_factory, as_of, condition, people, events,
-                                                          page_views):
-    """Every second-edition generator draws segments that validate, that the reference evaluates, and that
-    the compiler refuses until it lists the construct in SECOND_EDITION_COMPILED."""
-    condition, people = resolve(condition, as_of), resolve(people, as_of)
-    events, page_views = resolve(events, as_of), resolve(page_views, as_of)
-    root = GENERATED_PROJECTS.setdefault("root", tmp_path_factory.mktemp("second_edition"))
-    (root / "segwarehouse.yml").write_text(PROJECT_YML)
-    (root / "segments").mkdir(exist_ok=True)
-    (root / "segments" / "s.yml").write_text(yaml.safe_dump({"name": "s", "where": condition}, sort_keys=False))
-    loaded = load_project(root)  # raises ValidationError if a generator drew an invalid segment
-    note("segment: " + yaml.safe_dump({"name": "s", "where": condition}, sort_keys=False))
-    reference.members(condition, people, {"event": events, "page_view": page_views}, as_of=as_of,
-                      stream_defs=STREAM_DEFS)
-    used: set = set()
-    walk(loaded.segments["s"].condition, lambda node: used.add(second_edition_construct(node)))
-    if used - {None} - SECOND_EDITION_COMPILED:
-        with pytest.raises(NotCompilableYet):
-            standalone_query(loaded.config, loaded.segments, "s", as_of)
-
-
-GENERATED_PROJECTS: dict = {}
 
 
 # --- the comparison ----------------------------------------------------------------------------------

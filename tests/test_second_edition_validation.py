@@ -2,8 +2,7 @@
 
 Every new key is checked with FILE:LINE and a did-you-mean where a near name exists, through the API
 and through `segwarehouse validate` in a subprocess (exit 2, no traceback, nothing written). Valid new
-constructs validate; until the compiler translates them, compile/run/preview/explain refuse a segment
-that uses one with a FILE:LINE message and exit 2 (compiler/conditions.py, SECOND_EDITION_COMPILED).
+constructs validate, and every command takes them.
 """
 from __future__ import annotations
 
@@ -12,11 +11,9 @@ import pytest
 
 from conftest import PROJECT_YML, write_project
 from segwarehouse import Project, ValidationError
-from segwarehouse.compiler.conditions import SECOND_EDITION_COMPILED
 from segwarehouse.project.loader import load_project
 from segwarehouse.spec import model as m
-from test_validation import (S, Case, api_case_holds, assert_cli_problem, assert_nothing_written, assert_problem,
-                             cli, cli_case_holds, cli_many, make, output, validate_cases, validation_problems)
+from test_validation import S, Case, api_case_holds, assert_cli_problem, cli, cli_case_holds, make, output, validate_cases
 
 SPLIT_SOURCE = """\
     name: experiment
@@ -370,67 +367,47 @@ def test_time_zone_defaults_to_utc(tmp_path):
     assert load_project(project_dir).config.time_zone == "UTC"
 
 
-# --- until the compiler translates them, compile/run/preview refuse them cleanly ---------------------
-REFUSED = {  # construct -> (segment file, the line of the construct)
-    "at_least": ("name: s\nwhere:\n  at_least: 1\n  of: [{attribute: plan, equals: pro}]\n", 3),
-    "sequence": ("name: s\nwhere:\n  sequence:\n    - event: add_to_cart\n    - event: purchase\n", 3),
-    "during": ("name: s\nwhere:\n  all:\n    - attribute: plan\n      equals: pro\n    - attribute: created_at\n"
-               "      during: {unit: day}\n", 6),
-    "after": ("name: s\nwhere:\n  event: purchase\n  after: {attribute: created_at}\n", 3),
-    "before": ("name: s\nwhere:\n  not:\n    event: purchase\n    before: {attribute: created_at, within: 1d}\n", 4),
-    "nth": ("name: s\nwhere:\n  event: purchase\n  nth: {n: 2, within: 7d}\n", 3),
-    "distinct": ("name: s\nwhere:\n  event: purchase\n  distinct: {of: properties.sku, gte: 2}\n", 3),
-    "distinct_days": ("name: s\nwhere:\n  event: purchase\n  distinct_days: {gte: 2}\n", 3),
-    "most_frequent": ("name: s\nwhere:\n  event: purchase\n  most_frequent: {of: properties.c, equals: x}\n", 3),
-    "split": ("name: s\nwhere:\n  none:\n    - segment: experiment\n      split: [control]\n", 4),
+# --- every command takes every construct ------------------------------------------------------------
+CONSTRUCTS = {  # construct -> a segment using it
+    "at_least": "name: at_least\nwhere:\n  at_least: 1\n  of: [{attribute: plan, equals: pro}]\n",
+    "sequence": "name: sequence\nwhere:\n  sequence:\n    - event: add_to_cart\n    - event: purchase\n"
+                "      after: {attribute: created_at}\n",
+    "during": "name: during\nwhere:\n  attribute: created_at\n  during: {unit: month}\n",
+    "after": "name: after\nwhere:\n  event: purchase\n  after: {attribute: created_at}\n",
+    "before": "name: before\nwhere:\n  not:\n    event: purchase\n    before: {attribute: created_at, within: 1d}\n",
+    "nth": "name: nth\nwhere:\n  event: purchase\n  nth: {n: 2, within: 7d}\n",
+    "distinct": "name: distinct\nwhere:\n  event: purchase\n  distinct: {of: properties.sku, gte: 2}\n",
+    "distinct_days": "name: distinct_days\nwhere:\n  event: purchase\n  distinct_days: {gte: 2}\n",
+    "most_frequent": "name: most_frequent\nwhere:\n  event: purchase\n  most_frequent: {of: properties.sku, equals: x}\n",
+    "split": "name: split\nwhere:\n  none:\n    - segment: experiment\n      split: [control]\n",
 }
 
 
-def _warehouse(project_dir):
+def test_every_command_takes_every_second_edition_construct(tmp_path):
+    """compile, run, preview and explain: each construct of SPEC section 4, in one project; what
+    preview counts is what run applied."""
+    files = {f"{name}.yml": text for name, text in CONSTRUCTS.items()}
+    project_dir = write_project(tmp_path / "p", {**files, "experiment.yml": SPLIT_SOURCE})
     con = duckdb.connect(str(project_dir / "segwarehouse.duckdb"))
-    con.execute("CREATE TABLE main.users (user_id BIGINT, plan VARCHAR, created_at TIMESTAMP)")
-    con.execute("INSERT INTO main.users VALUES (1, 'pro', '2026-10-30')")
-    con.execute("CREATE TABLE main.events (user_id BIGINT, occurred_at TIMESTAMP, event_name VARCHAR, properties JSON)")
+    con.execute("CREATE TABLE main.users AS SELECT i AS user_id, CASE WHEN i % 3 = 0 THEN 'pro' ELSE 'free' END AS plan, "
+                "TIMESTAMP '2026-10-01' + i * INTERVAL 1 HOUR AS created_at FROM range(1, 301) t(i)")
+    # each person: 10 rows 2.9 days apart, events and skus varying from row to row
+    con.execute("CREATE TABLE main.events AS SELECT i % 300 + 1 AS user_id, TIMESTAMP '2026-10-01' + i * INTERVAL 14 MINUTE "
+                "AS occurred_at, ['add_to_cart', 'purchase'][(i // 300 + i % 7) % 2 + 1] AS event_name, "
+                "json_object('sku', ['x', 'y', 'z'][(i // 300) % 3 + 1]) AS properties FROM range(0, 3000) t(i)")
     con.close()
-
-
-@pytest.mark.parametrize("construct", sorted(set(REFUSED) - SECOND_EDITION_COMPILED))
-def test_commands_refuse_a_construct_they_cannot_compile_yet(tmp_path, construct):
-    text, line = REFUSED[construct]
-    project_dir = write_project(tmp_path / "p", {"s.yml": text, "experiment.yml": SPLIT_SOURCE,
-                                                 "plain.yml": "name: plain\nwhere: {attribute: plan, equals: pro}\n"})
-    Project(project_dir).validate()  # valid: only compilation is missing
-    with pytest.raises(ValidationError) as info:
-        Project(project_dir).compile(select=["s"])
-    assert [(p.file, p.line) for p in info.value.problems] == [(S + "s.yml", line)]
-    assert f"`{construct}` is in SPEC section 4" in str(info.value)
-    _warehouse(project_dir)
     as_of = ("--as-of", "2026-11-01")
-    # one at a time: commands that reach the target share one DuckDB file, which one process opens at once
-    validate, compiled, run, preview, explain, other = (cli(*call) for call in (
-        (project_dir, "validate"), (project_dir, "compile", "-s", "s"), (project_dir, "run", "-s", "s", *as_of),
-        (project_dir, "preview", "s", *as_of), (project_dir, "explain", "s", "1", *as_of),
-        (project_dir, "run", "-s", "plain", *as_of)))
-    assert validate.returncode == 0, output(validate)
-    for result in (compiled, run, preview, explain):
-        assert_cli_problem(result, S + "s.yml", line, construct, "cannot compile it yet")
-    assert other.returncode == 0, output(other)  # a segment without it still runs
-
-
-def test_the_refusal_names_the_segment_file_that_uses_the_construct(tmp_path):
-    """A reference to a segment that uses a new construct: the problem is in the file that uses it."""
-    project_dir = write_project(tmp_path / "p", {"s.yml": REFUSED["at_least"][0],
-                                                 "outer.yml": "name: outer\nwhere: {all: [{segment: s}]}\n"})
-    with pytest.raises(ValidationError) as info:
-        Project(project_dir).compile(select=["outer"])
-    assert [(p.file, p.line) for p in info.value.problems] == [(S + "s.yml", 3)]
-
-
-def test_refusal_cases_cover_every_second_edition_construct():
-    """A construct the compiler refuses has a case above (the names second_edition_construct returns)."""
-    assert set(REFUSED) == {"at_least", "sequence", "split", "during", "after", "before", "nth", "distinct",
-                            "distinct_days", "most_frequent"}
-    assert SECOND_EDITION_COMPILED <= set(REFUSED)
+    for command in (("validate",), ("compile",), ("run", *as_of)):
+        result = cli(project_dir, *command)
+        assert result.returncode == 0, output(result)
+    project = Project(project_dir)
+    with duckdb.connect(str(project_dir / "segwarehouse.duckdb"), read_only=True) as con:
+        applied = dict(con.execute("SELECT segment, count(*) FROM segwarehouse.segwarehouse.segment_members GROUP BY 1").fetchall())
+    for name in CONSTRUCTS:
+        assert project.preview(name, as_of="2026-11-01").count == applied.get(name, 0), name
+        assert project.explain(name, "3", as_of="2026-11-01").steps, name
+    assert {name for name, count in applied.items() if count} >= {"at_least", "sequence", "after", "nth", "distinct",
+                                                                  "distinct_days", "experiment"}
 
 
 def test_explain_describes_every_new_node(tmp_path):

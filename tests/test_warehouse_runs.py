@@ -28,7 +28,7 @@ from conftest import write_project
 from helpers.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse, as_rows
 from test_run_invariants import (  # noqa: F401 - _isolated_profiles is an autouse fixture
     DB, FAILING, OUT, SMALL_NAMES, SMALL_SEGMENTS, T0, _isolated_profiles, armed_cli, cli, create_small_tables, expected_members,
-    fire, members, replay, table_rows, write_vip)
+    fire, members, replay, write_vip)
 
 PROJECT_YML = """\
 name: t

@@ -12,12 +12,9 @@ from typing import Optional
 from sqlglot import exp
 
 from ..spec import model as m
-from .literals import TIMESTAMP, as_kind, named
+from .literals import TIMESTAMP, as_kind, minus, named, plus
 from .names import table_of
 
-# Durations in the unit every engine adds exactly to a timestamp (a DAY interval follows DST on a
-# zoned timestamp in PostgreSQL; an HOUR never does).
-INTERVAL_UNITS = {"m": ("MINUTE", 1), "h": ("HOUR", 1), "d": ("HOUR", 24), "w": ("HOUR", 168)}
 
 
 def anchored(window: m.Window) -> bool:
@@ -26,11 +23,6 @@ def anchored(window: m.Window) -> bool:
 
 def anchors_of(window: m.Window) -> list[tuple[str, m.Anchor]]:
     return [(key, anchor) for key, anchor in (("after", window.after), ("before", window.before)) if anchor]
-
-
-def _interval(duration: m.Duration) -> exp.Interval:
-    unit, factor = INTERVAL_UNITS[duration.unit]
-    return exp.Interval(this=exp.Literal.string(str(duration.amount * factor)), unit=exp.Var(this=unit))
 
 
 def row_checks(window: m.Window, ts: exp.Expression, people_alias: str) -> list[exp.Expression]:
@@ -43,13 +35,11 @@ def row_checks(window: m.Window, ts: exp.Expression, people_alias: str) -> list[
         if key == "after":  # v < t <= v + D
             checks.append(exp.LT(this=value, expression=ts.copy()))
             if anchor.within:
-                checks.append(exp.LTE(this=ts.copy(), expression=exp.Add(this=value.copy(),
-                                                                         expression=_interval(anchor.within))))
+                checks.append(exp.LTE(this=ts.copy(), expression=plus(value.copy(), anchor.within)))
         else:  # v - D <= t < v
             checks.append(exp.LT(this=ts.copy(), expression=value))
             if anchor.within:
-                checks.append(exp.GTE(this=ts.copy(), expression=exp.Sub(this=value.copy(),
-                                                                         expression=_interval(anchor.within))))
+                checks.append(exp.GTE(this=ts.copy(), expression=minus(value.copy(), anchor.within)))
     return checks
 
 

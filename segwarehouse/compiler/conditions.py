@@ -13,25 +13,12 @@ from typing import Callable, Optional
 import sqlglot
 from sqlglot import exp
 
-from ..errors import Problem, ValidationError
 from ..spec import model as m
 from . import calendar, groups, patterns
 from .literals import (BOOLEAN, EXACT, NUMBER, TEXT, TIMESTAMP, as_kind, common_kind, conjunction, disjunction, false_if_null,
                        kind_of, literal, timestamp)
 
-# Window keys a sequence step cannot take yet: they read a people column, and a step's rows are
-# selected from its stream alone (compiler/sequences.py).
-STEP_REFUSED = frozenset({"after", "before"})
 NEGATED = {"not_equals": "equals", "not_in": "in", "not_contains": "contains"}
-
-# Constructs of the language's second edition (SPEC section 4) that this compiler translates to SQL.
-# Each name is what `second_edition_construct` returns; a construct not listed here is refused with
-# its FILE:LINE. The property test (tests/test_property.py) draws exactly the constructs listed.
-SECOND_EDITION_COMPILED: frozenset[str] = frozenset({
-    "at_least", "split", "during", "after", "before",  # groups, split references, windows
-    "nth", "distinct", "distinct_days", "most_frequent",  # counting and ranking a person's rows
-    "sequence",  # steps in order (compiler/sequences.py)
-})
 
 
 @dataclass(frozen=True)
@@ -184,33 +171,24 @@ class ConditionCompiler:
         """The membership predicate of a segment, references inlined (evaluated at the same as_of).
         Built afresh for each use, never copied from a memo: the cost is the size of the inlined
         tree, linear in a chain of references (copying memoised predicates made it quadratic)."""
-        try:
-            return self.condition(self.segments[name].condition)
-        except NotCompilableYet as e:
-            raise e.located(self.segments[name].file) from None
+        return self.condition(self.segments[name].condition)
 
     def _terms(self, c: m.Condition, group: type) -> list[exp.Expression]:
         """The operands of an `all` (or `any`), with nested groups of the same kind, references to
         them included, spliced in: AND and OR are associative, and a flat list keeps the tree
         shallow (a chain of 200 references nests no parentheses that renderers must recurse into)."""
-        terms, stack = [], [(c, None)]  # iterative: a long chain must not exhaust Python's recursion limit
+        terms, stack = [], [c]  # iterative: a long chain must not exhaust Python's recursion limit
         while stack:
-            node, owner = stack.pop()  # owner: the referenced segment that defines node, if any
+            node = stack.pop()
             while isinstance(node, m.SegmentRef) and not node.split:  # a split reference is no plain splice
-                owner, node = node.name, self.segments[node.name].condition
+                node = self.segments[node.name].condition
             if type(node) is group:
-                stack.extend((item, owner) for item in reversed(node.items))
+                stack.extend(reversed(node.items))
                 continue
-            try:
-                terms.append(self.condition(node))
-            except NotCompilableYet as e:  # reported in the file that uses the construct
-                raise (e.located(self.segments[owner].file) if owner else e) from None
+            terms.append(self.condition(node))
         return terms
 
     def condition(self, c: m.Condition) -> exp.Expression:
-        construct = second_edition_construct(c)
-        if construct is not None and construct not in SECOND_EDITION_COMPILED:
-            raise NotCompilableYet(construct, c.line)
         if isinstance(c, m.All):
             return exp.paren(conjunction(self._terms(c, m.All)), copy=False)
         if isinstance(c, m.AnyOf):
@@ -250,10 +228,6 @@ class ConditionCompiler:
                        zone=self.config.time_zone if agg.kind == "distinct_days" else None)
 
     def _sequence(self, c: m.Sequence) -> exp.Expression:
-        for step in c.steps:  # a step's window keys are refused as they are on a stream condition
-            construct = second_edition_construct(m.StreamCondition(step.match, ()))
-            if construct is not None and (construct not in SECOND_EDITION_COMPILED or construct in STEP_REFUSED):
-                raise NotCompilableYet(construct, step.line or c.line)
         feature = SequenceFeature(c.steps)
         self.features[feature.column] = feature
         return exp.func("COALESCE", exp.column(feature.column, quoted=True), exp.false())
@@ -316,40 +290,3 @@ def read_path(path: m.Path, alias: str, kind: str) -> exp.Expression:
         return (exp.Case().when(text.eq(exp.Literal.string("true")), exp.true())
                 .when(text.copy().eq(exp.Literal.string("false")), exp.false()))
     return text if kind == TEXT else as_kind(text, kind)
-
-
-class NotCompilableYet(ValidationError):
-    """A construct that validates (SPEC section 4) but that this version cannot compile to SQL yet."""
-
-    def __init__(self, construct: str, line: Optional[int], file: Optional[str] = None):
-        self.construct, self.line = construct, line
-        super().__init__([Problem(file, line, f"`{construct}` is in SPEC section 4 but this version cannot "
-                                              "compile it yet; validate accepts it, compile/run/preview do not")])
-
-    def located(self, file: str) -> "NotCompilableYet":
-        """The same error, in `file` unless it already names one (the innermost segment's)."""
-        return self if self.problems[0].file else NotCompilableYet(self.construct, self.line, file)
-
-
-def second_edition_construct(c: m.Condition) -> Optional[str]:
-    """The second-edition construct this node itself uses (not its children), or None."""
-    if isinstance(c, m.AtLeast):
-        return "at_least"
-    if isinstance(c, m.Sequence):
-        return "sequence"
-    if isinstance(c, m.SegmentRef) and c.split:
-        return "split"
-    if isinstance(c, m.Attribute) and any(op.name == "during" for op in c.ops):
-        return "during"
-    if isinstance(c, m.StreamCondition):
-        for agg in c.aggregates:
-            if agg.kind in ("nth", "distinct", "distinct_days", "most_frequent"):
-                return agg.kind
-        window = c.match.window
-        for key in ("during", "after", "before"):
-            if getattr(window, key) is not None:
-                return key
-        ops = [op for f in c.match.filters for op in f.ops] + [op for agg in c.aggregates for op in agg.ops]
-        if any(op.name == "during" for op in ops):
-            return "during"
-    return None

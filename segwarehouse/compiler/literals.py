@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from ..spec import model as m
 from ..spec.values import is_number, printable
 
 TEXT, NUMBER, TIMESTAMP, BOOLEAN = "TEXT", "DOUBLE", "TIMESTAMP", "BOOLEAN"
@@ -51,6 +52,26 @@ def named(expression: exp.Expression, name: str) -> exp.Alias:
 def timestamp(value: dt.datetime) -> exp.Expression:
     text = value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
     return exp.Cast(this=exp.Literal.string(text), to=data_type(TIMESTAMP))
+
+
+# Durations in the unit every engine adds exactly to a timestamp (a DAY interval follows DST on a
+# zoned timestamp in PostgreSQL; an HOUR never does).
+INTERVAL_UNITS = {"m": ("MINUTE", 1), "h": ("HOUR", 1), "d": ("HOUR", 24), "w": ("HOUR", 168)}
+
+
+def plus(stamp: exp.Expression, duration: m.Duration) -> exp.Expression:
+    """stamp + duration, as an interval every dialect prints."""
+    return exp.Add(this=stamp, expression=_interval(duration))
+
+
+def minus(stamp: exp.Expression, duration: m.Duration) -> exp.Expression:
+    """stamp - duration."""
+    return exp.Sub(this=stamp, expression=_interval(duration))
+
+
+def _interval(duration: m.Duration) -> exp.Interval:
+    unit, factor = INTERVAL_UNITS[duration.unit]
+    return exp.Interval(this=exp.Literal.string(str(duration.amount * factor)), unit=exp.Var(this=unit))
 
 
 def literal(value: Any) -> exp.Expression:

@@ -286,7 +286,7 @@ def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.
     from .sequences import SequenceScan  # sequences builds on this module's row predicates
 
     scans: dict[tuple[str, str], Scan] = {}
-    sequences = [SequenceScan(f, streams) for f in features if isinstance(f, SequenceFeature)]
+    sequences = [SequenceScan(f, streams, people=people) for f in features if isinstance(f, SequenceFeature)]
     for feature in features:
         if isinstance(feature, SequenceFeature) or feature.ranked:
             continue

@@ -21,20 +21,13 @@ from sqlglot import exp
 
 from ..spec import model as m
 from .conditions import SequenceFeature, read_path
-from .literals import TEXT, cast, conjunction, named, timestamp
+from . import anchors
+from .literals import TEXT, cast, conjunction, named, plus, timestamp
 from .names import table_of as table
-from .plan import KEY, ROW, lower_bound, match_predicate
+from .plan import KEY, PEOPLE, ROW, lower_bound, match_predicate
 
 TIME, KIND, PREVIOUS, NEXT_TIME = "_sw_t", "_sw_kind", "_sw_prev_t", "_sw_next_t"
 EARLIER, LATER = 1, 0  # _sw_kind of the previous step's rows and of the current step's rows
-UNITS = {"m": ("MINUTE", 1), "h": ("HOUR", 1), "d": ("DAY", 1), "w": ("DAY", 7)}
-
-
-def plus(stamp: exp.Expression, duration: m.Duration) -> exp.Expression:
-    """stamp + duration, as an interval every dialect prints (weeks as days)."""
-    unit, factor = UNITS[duration.unit]
-    interval = exp.Interval(this=exp.Literal.string(str(duration.amount * factor)), unit=exp.Var(this=unit))
-    return exp.Add(this=stamp, expression=interval)
 
 
 def _link(i: int) -> str:  # the value of step i's j-th `same` path (this row's, or the previous row's)
@@ -58,6 +51,7 @@ class SequenceScan:
     streams: dict[str, m.Stream]
     name: str = ""
     features: list[SequenceFeature] = field(default_factory=list)
+    people: Optional[m.People] = None  # joined (as PEOPLE) to the rows of steps after/before a people column
 
     def __post_init__(self) -> None:
         self.features = [self.feature]
@@ -79,7 +73,7 @@ class SequenceScan:
     def query(self, as_of: dt.datetime) -> exp.Select:
         steps = self.feature.steps
         last = len(steps) - 1
-        rows = Steps(steps, self.streams, as_of)
+        rows = Steps(steps, self.streams, as_of, self.people)
         reached = rows.selected(0)
         for i in range(1, last + 1):
             if i == last and not steps[i].performed:
@@ -92,8 +86,9 @@ class SequenceScan:
 class Steps:
     """The row relations of one sequence's steps at one as_of."""
 
-    def __init__(self, steps: tuple[m.Step, ...], streams: dict[str, m.Stream], as_of: dt.datetime):
-        self.steps, self.streams, self.as_of = steps, streams, as_of
+    def __init__(self, steps: tuple[m.Step, ...], streams: dict[str, m.Stream], as_of: dt.datetime,
+                 people: Optional[m.People] = None):
+        self.steps, self.streams, self.as_of, self.people = steps, streams, as_of, people
         # A row of step i is later than some row of step i-1, so it is later than that step's
         # earliest admissible time too: each step's lower bound is the tightest of its own and
         # those of the steps before it.
@@ -130,8 +125,10 @@ class Steps:
         if kind is not None:
             columns.append(named(exp.Literal.number(kind), KIND))
         columns += self._paths(i, self._next_paths(i), _next)
-        return (exp.select(*columns).from_(table(stream.table).as_(ROW, quoted=True), copy=False)
-                .where(conjunction(checks), copy=False))
+        query = exp.select(*columns).from_(table(stream.table).as_(ROW, quoted=True), copy=False)
+        if anchors.anchored(step.match.window):
+            query = anchors.join_people(query, stream, ROW, self.people, PEOPLE, [step.match.window])
+        return query.where(conjunction(checks), copy=False)
 
     def selected(self, i: int) -> exp.Select:
         return self.rows(i)

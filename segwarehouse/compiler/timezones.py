@@ -7,6 +7,8 @@ rendering means something else. Each was checked on the engine, across DST chang
 here (ClickHouse, Spark); BigQuery, Trino and Databricks follow their documentation."""
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlglot import exp
 
 from .literals import data_type
@@ -34,43 +36,39 @@ def _conversion(node: exp.Expression) -> tuple[exp.Expression, exp.Expression] |
     return None
 
 
-def clickhouse_local_time(node: exp.Expression) -> exp.Expression:
+def _rule(build: Callable[[exp.Expression, exp.Expression], exp.Expression]) -> Callable[[exp.Expression], exp.Expression]:
+    """A dialect rule rewriting each local_time node as build(timestamp, zone)."""
+    def rule(node: exp.Expression) -> exp.Expression:
+        found = _conversion(node)
+        return node if found is None else build(*found)
+    rule.__doc__ = build.__doc__
+    return rule
+
+
+@_rule
+def clickhouse_local_time(ts: exp.Expression, zone: exp.Expression) -> exp.Expression:
     """Our DateTime64 columns carry the zone 'UTC': add the zone's offset at that instant, keeping
     the type (toTimeZone alone changes how the instant prints, not what it compares as)."""
-    found = _conversion(node)
-    if found is None:
-        return node
-    ts, zone = found
     offset = exp.Anonymous(this="timeZoneOffset", expressions=[
         exp.Anonymous(this="toTimeZone", expressions=[ts.copy(), zone])])
     return exp.Anonymous(this="addSeconds", expressions=[ts, offset])
 
 
-def spark_local_time(node: exp.Expression) -> exp.Expression:
+@_rule
+def spark_local_time(ts: exp.Expression, zone: exp.Expression) -> exp.Expression:
     """FROM_UTC_TIMESTAMP reads a TIMESTAMP as UTC and gives the zone's wall clock (Spark, Databricks)."""
-    found = _conversion(node)
-    if found is None:
-        return node
-    ts, zone = found
     return exp.Anonymous(this="FROM_UTC_TIMESTAMP", expressions=[ts, zone])
 
 
-def bigquery_local_time(node: exp.Expression) -> exp.Expression:
+@_rule
+def bigquery_local_time(ts: exp.Expression, zone: exp.Expression) -> exp.Expression:
     """DATETIME(timestamp, zone): the civil time of an instant in a zone."""
-    found = _conversion(node)
-    if found is None:
-        return node
-    ts, zone = found
     return exp.Anonymous(this="DATETIME", expressions=[ts, zone])
 
 
-def trino_local_time(node: exp.Expression) -> exp.Expression:
+@_rule
+def trino_local_time(ts: exp.Expression, zone: exp.Expression) -> exp.Expression:
     """with_timezone(t, 'UTC') reads the wall clock as UTC; AT TIME ZONE moves it; the cast to
     TIMESTAMP keeps the local wall clock."""
-    found = _conversion(node)
-    if found is None:
-        return node
-    ts, zone = found
     utc = exp.Anonymous(this="with_timezone", expressions=[ts, exp.Literal.string(UTC)])
     return exp.Cast(this=exp.AtTimeZone(this=utc, zone=zone), to=data_type("TIMESTAMP"))
-

@@ -16,7 +16,6 @@ from ..compiler.plan import EVALUATION, Plan, Relation, build_plan, member_colum
 from ..errors import Outcome, RunError
 from ..events import Reporter, Silent
 from ..spec import model as m
-from ..spec.graph import closure
 from ..spec.values import utc_z
 from . import audiences, statements as st
 from .static import load_static_tables
