@@ -8,7 +8,8 @@ from typing import Any, Iterator
 from sqlglot import exp
 
 from .compiler import calendar
-from .compiler.conditions import COUNTS, ConditionCompiler
+from .compiler.conditions import COUNTS, ConditionCompiler, SequenceFeature
+from .compiler.sequences import SequenceScan
 from .compiler.literals import TEXT, as_kind, named
 from .compiler.plan import EVALUATION, Plan
 from .spec import model as m
@@ -117,9 +118,17 @@ def _periods(c: m.Condition) -> list[m.CalendarPeriod]:
     return list(dict.fromkeys(periods))
 
 
-def _second_edition_measured(c: m.Condition, compiler: ConditionCompiler) -> dict[str, exp.Expression]:
-    """at_least: how many of the listed conditions held; a calendar period: its local start and end."""
+def _second_edition_measured(c: m.Condition, compiler: ConditionCompiler,
+                             person: exp.Expression) -> dict[str, exp.Expression]:
+    """at_least: how many of the listed conditions held; a calendar period: its local start and end;
+    a sequence: when the person first reached each step, or when the negative last step went missing."""
     values: dict[str, exp.Expression] = {}
+    if isinstance(c, m.Sequence):
+        config = compiler.config
+        relation = SequenceScan(SequenceFeature(c.steps), config.streams, people=config.people)
+        for i, (step, time) in enumerate(zip(c.steps, relation.progress(compiler.as_of, person)), start=1):
+            label = f"step {i} first reached at" if step.performed else f"no step {i} after the step {i - 1} row at"
+            values[label] = time
     if isinstance(c, m.AtLeast):
         held = [exp.Case().when(compiler.condition(item), exp.Literal.number(1)).else_(exp.Literal.number(0))
                 for item in c.items]
@@ -144,7 +153,7 @@ def explain_query(plan: Plan, name: str, person: str) -> tuple[exp.Select, list[
         steps.append(Step(depth, describe(node)))
         projections.append(named(predicate, f"n{i}"))
         names = []
-        measured = {**_measured(node, compiler), **_second_edition_measured(node, compiler)}
+        measured = {**_measured(node, compiler), **_second_edition_measured(node, compiler, exp.Literal.string(person))}
         for j, (label, value) in enumerate(measured.items()):
             projections.append(named(value, f"n{i}_{j}"))
             names.append(label)

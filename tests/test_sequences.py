@@ -180,3 +180,40 @@ def test_identical_sequences_share_one_relation(project):
     twin = {**project.segments, "twin": project.segments["same_sku"]}
     plan = build_plan(project.config, twin, ["same_sku", "twin"], AS_OF)
     assert len(plan.scans) == 1
+
+
+def test_explain_shows_how_far_each_person_got(tmp_path):
+    """explain: per step, when the person first completed the steps up to it; for a negative last
+    step, the earliest row before it that nothing followed. NULL (no value): never reached."""
+    import duckdb
+    from conftest import PROJECT_YML
+    from segwarehouse import Project
+    three_steps = {"sequence": [{"event": "add_to_cart"}, {"event": "checkout", "within_after": "1h"},
+                                {"event": "purchase", "same": ["properties.sku"]}]}
+    abandoned = cart_then_purchase(within_after="1h", performed=False)
+    root = write_project(tmp_path / "p", {"s.yml": yaml.safe_dump({"segments": [
+        {"name": "funnel", "where": three_steps}, {"name": "abandoned", "where": abandoned}]})}, PROJECT_YML)
+    con = duckdb.connect(str(root / "segwarehouse.duckdb"))
+    con.execute("CREATE TABLE main.users (user_id BIGINT, email VARCHAR, plan VARCHAR)")
+    con.execute("INSERT INTO main.users VALUES (1, NULL, NULL), (2, NULL, NULL), (3, NULL, NULL)")
+    con.execute("CREATE TABLE main.events (user_id BIGINT, occurred_at TIMESTAMP, event_name VARCHAR, properties JSON)")
+    rows = [(1, T, "add_to_cart", None), (1, T + 2 * HOUR, "checkout", '{"sku": "a"}'),  # too late: no chain
+            (1, T + 3 * HOUR, "add_to_cart", None), (1, T + 3 * HOUR + MINUTE, "checkout", '{"sku": "a"}'),
+            (1, T + 5 * HOUR, "purchase", '{"sku": "a"}'),                               # complete
+            (2, T, "add_to_cart", None), (2, T + MINUTE, "checkout", '{"sku": "a"}'),
+            (2, T + HOUR, "purchase", '{"sku": "b"}'),                                   # another sku
+            (2, T + 2 * HOUR, "purchase", None)]                                         # no sku
+    con.executemany("INSERT INTO main.events VALUES (?, ?, ?, ?)", rows)
+    con.close()
+    project = Project(root)
+    first, second = project.explain("funnel", 1, as_of=AS_OF), project.explain("funnel", 2, as_of=AS_OF)
+    steps = ("step 1 first reached at", "step 2 first reached at", "step 3 first reached at")
+    assert first.member and first.steps[0].values == dict(zip(steps, (T, T + 3 * HOUR + MINUTE, T + 5 * HOUR)))
+    assert not second.member and second.steps[0].values == dict(zip(steps, (T, T + MINUTE, None)))
+    third = project.explain("funnel", 3, as_of=AS_OF)
+    assert third.steps[0].values == dict.fromkeys(steps)
+    # abandoned: person 2's cart at T was followed by a purchase within the hour, person 1's carts were not
+    labels = ("step 1 first reached at", "no step 2 after the step 1 row at")
+    assert project.explain("abandoned", 1, as_of=AS_OF).steps[0].values == dict(zip(labels, (T, T)))
+    bought = project.explain("abandoned", 2, as_of=AS_OF)
+    assert not bought.member and bought.steps[0].values == dict(zip(labels, (T, None)))

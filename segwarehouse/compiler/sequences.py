@@ -22,7 +22,7 @@ from sqlglot import exp
 from ..spec import model as m
 from .conditions import SequenceFeature, read_path
 from . import anchors
-from .literals import TEXT, cast, conjunction, named, plus, timestamp
+from .literals import TEXT, as_kind, cast, conjunction, named, plus, timestamp
 from .names import table_of as table
 from .plan import KEY, PEOPLE, ROW, lower_bound, match_predicate
 
@@ -71,24 +71,35 @@ class SequenceScan:
         return [self]
 
     def query(self, as_of: dt.datetime) -> exp.Select:
-        steps = self.feature.steps
-        last = len(steps) - 1
-        rows = Steps(steps, self.streams, as_of, self.people)
-        reached = rows.selected(0)
-        for i in range(1, last + 1):
-            if i == last and not steps[i].performed:
-                return rows.unfollowed(reached, self.feature.column)
-            reached = rows.reachable(i, reached)
+        *_, last = self._chain(Steps(self.feature.steps, self.streams, as_of, self.people))
         return (exp.select(_col(KEY), named(exp.true(), self.feature.column))
-                .from_(reached.subquery("r", copy=False), copy=False).group_by(_col(KEY), copy=False))
+                .from_(last.subquery("r", copy=False), copy=False).group_by(_col(KEY), copy=False))
+
+    def progress(self, as_of: dt.datetime, person: exp.Expression) -> list[exp.Expression]:
+        """For `explain`, one person's way through the steps: per step, the earliest time a chain
+        r1..ri ends (NULL: the step was never reached); for a negative last step, the earliest step
+        n-1 row that no step-n row followed. Scalar subqueries over that person's rows only."""
+        rows = Steps(self.feature.steps, self.streams, as_of, self.people, person)
+        return [exp.Subquery(this=exp.select(exp.Min(this=_col(TIME))).from_(chain.subquery("r", copy=False)))
+                for chain in self._chain(rows)]
+
+    def _chain(self, rows: "Steps") -> list[exp.Select]:
+        """Each step's rows that end a chain (the last one: a negative step's unfollowed rows)."""
+        steps = self.feature.steps
+        chain = [rows.selected(0)]
+        for i in range(1, len(steps)):
+            negative = i == len(steps) - 1 and not steps[i].performed
+            chain.append(rows.unfollowed(chain[-1]) if negative else rows.reachable(i, chain[-1]))
+        return chain
 
 
 class Steps:
     """The row relations of one sequence's steps at one as_of."""
 
     def __init__(self, steps: tuple[m.Step, ...], streams: dict[str, m.Stream], as_of: dt.datetime,
-                 people: Optional[m.People] = None):
+                 people: Optional[m.People] = None, person: Optional[exp.Expression] = None):
         self.steps, self.streams, self.as_of, self.people = steps, streams, as_of, people
+        self.person = person  # a key literal: only that person's rows (explain)
         # A row of step i is later than some row of step i-1, so it is later than that step's
         # earliest admissible time too: each step's lower bound is the tightest of its own and
         # those of the steps before it.
@@ -121,6 +132,8 @@ class Steps:
             checks.append(exp.LTE(this=ts.copy(), expression=timestamp(self.as_of - following.within_after.delta)))
         same = self._paths(i, step.same, _link) if i else []
         checks += [exp.not_(exp.Is(this=s.this.copy(), expression=exp.null()), copy=False) for s in same]
+        if self.person is not None:
+            checks.append(as_kind(exp.column(stream.key, table=ROW, quoted=True), TEXT).eq(self.person.copy()))
         columns = [named(exp.column(stream.key, table=ROW, quoted=True), KEY), named(ts, TIME), *same]
         if kind is not None:
             columns.append(named(exp.Literal.number(kind), KIND))
@@ -181,8 +194,8 @@ class Steps:
         return (exp.select(*columns).from_(windowed.subquery("w", copy=False), copy=False)
                 .where(conjunction(checks), copy=False))
 
-    def unfollowed(self, reached: exp.Select, column: str) -> exp.Select:
-        """Persons with a reachable step n-1 row that no step-n row follows (strictly later, within
+    def unfollowed(self, reached: exp.Select) -> exp.Select:
+        """The reachable step n-1 rows that no step-n row follows (strictly later, within
         `within_after`, same values), whose wait is over (pushed into the rows of step n-1)."""
         i = len(self.steps) - 1
         step = self.steps[i]
@@ -193,5 +206,5 @@ class Steps:
         if step.within_after:
             free = exp.or_(free, exp.GT(this=_col(NEXT_TIME), expression=plus(_col(TIME), step.within_after)))
         checks = [_col(KIND).eq(exp.Literal.number(EARLIER)), exp.paren(free, copy=False)]
-        return (exp.select(_col(KEY), named(exp.true(), column)).from_(windowed.subquery("w", copy=False), copy=False)
-                .where(conjunction(checks), copy=False).group_by(_col(KEY), copy=False))
+        return (exp.select(_col(KEY), _col(TIME)).from_(windowed.subquery("w", copy=False), copy=False)
+                .where(conjunction(checks), copy=False))
