@@ -260,10 +260,11 @@ def validate(state: State, results: list, catalog: bool) -> int:
 @select_option
 @exclude_option
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def ls(state: State, results: list, select: tuple, exclude: tuple, output: str) -> int:
+@state_option
+def ls(state: State, results: list, select: tuple, exclude: tuple, output: str, state_ref: str | None) -> int:
     """List segments."""
     project = state.project
-    names = project.select(select, exclude, include_disabled=True)
+    names = project.select(select, exclude, include_disabled=True, state=state_ref)
     if output == "json":
         for n in names:
             s = project.segments[n]

@@ -17,7 +17,7 @@ from .spec.values import utc_z
 NUMERIC_COLUMNS = frozenset({"members", "entered", "exited", "updated", "seconds", "count", "rows", "shared",
                              "share_of_segment", "share_of_other", "converted", "conversion_rate",
                              "pending", "sent", "rejected", "retried", "holds", "% of people", "cumulative",
-                             "% of previous", "line"})
+                             "% of previous", "line", "before", "after"})
 
 
 class TextConsole:

@@ -9,9 +9,9 @@ from typing import Callable
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ErrorLevel, UnsupportedError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from ..errors import Problem
 from ..spec import model as m
@@ -103,12 +103,16 @@ def normalize(expression: exp.Expression, dialect: str) -> exp.Expression:
     for PostgreSQL, as written for case-sensitive engines. Trees quote every name, so the quotes are
     set aside while sqlglot normalizes and put back after; quoting then keeps the folded name exact.
     Names are identifiers only: string literals (JSON keys, values) keep their case."""
-    quoted = [node for node in expression.find_all(exp.Identifier) if node.quoted]
-    for node in quoted:
-        node.set("quoted", False)
-    normalize_identifiers(expression, dialect)
-    for node in quoted:
-        node.set("quoted", True)
+    rules = Dialect.get_or_raise(dialect)
+    if rules.normalization_strategy is NormalizationStrategy.CASE_SENSITIVE:
+        return expression
+    for node in expression.find_all(exp.Identifier):  # one walk (sqlglot's normalize_identifiers takes two)
+        if node.meta_get("case_sensitive"):  # a collation name, not a column
+            continue
+        quoted = node.args.get("quoted")
+        node.args["quoted"] = False
+        rules.normalize_identifier(node)
+        node.args["quoted"] = quoted
     return expression
 
 

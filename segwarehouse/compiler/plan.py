@@ -374,16 +374,18 @@ class Plan:
     def features_of(self, name: str) -> set[str]:
         """The feature columns a segment's predicate reads (its references' included)."""
         if name not in self._features_of:
-            self.predicate(name)
-            self._features_of[name] = ({c.name for c in self.predicates[name].find_all(exp.Column)}
+            self._features_of[name] = ({c.name for c in self._predicate(name).find_all(exp.Column)}
                                        & self.features.keys())
         return self._features_of[name]
 
     def predicate(self, name: str) -> exp.Expression:
         """The segment's membership predicate (a copy: each query owns its tree)."""
+        return self._predicate(name).copy()
+
+    def _predicate(self, name: str) -> exp.Expression:
         if name not in self.predicates:
             self.predicates[name] = self.compiler.segment(name)
-        return self.predicates[name].copy()
+        return self.predicates[name]
 
     def problems_of(self, name: str) -> list[Problem]:
         """Catalog misses of the segment and of every segment it references."""
