@@ -65,10 +65,12 @@ def snowflake_server(fakesnow_transactions):
 
 @pytest.fixture(scope="session")
 def fakesnow_transactions():
-    """fakesnow answers CURRENT_TRANSACTION() and SYSTEM$ABORT_TRANSACTION (see the helper)."""
-    from helpers.fakesnow_transactions import install
+    """fakesnow answers CURRENT_TRANSACTION() and SYSTEM$ABORT_TRANSACTION, and leaves `$` inside
+    string literals alone, as Snowflake does (see the two helpers)."""
+    from helpers import fakesnow_transactions, fakesnow_variables
 
-    install()
+    fakesnow_transactions.install()
+    fakesnow_variables.install()
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,7 @@ EDGE_PEOPLE = [{**NONE_PERSON, **p} for p in [
     {"user_id": 7, "name": "50%_off", "code": "abc", "created_at": AS_OF + DAY},
     {"user_id": 8, "name": "ANN", "email": "ann@gmail.com", "code": "9007199254740993", "age": -5,
      "created_at": AS_OF - 30 * DAY},
+    {"user_id": 9, "name": "$A"},  # `$NAME` is a Snowflake session variable, but not inside quotes
 ]]
 
 
@@ -135,6 +136,7 @@ EDGE_CONDITIONS = {
     "not_in_ignore_case": {"attribute": "name", "not_in": ["ANN", "o'brien"], "ignore_case": True},
     "contains_percent": {"attribute": "email", "contains": "%"},
     "contains_underscore": {"attribute": "name", "contains": "_"},
+    "dollar_text": {"attribute": "name", "equals": "$A"},
     "contains_quote": {"attribute": "name", "contains": "'|\"hi\""},
     "contains_backslash": {"attribute": "name", "contains": "a\\\\b"},
     "contains_escaped_metachars": {"attribute": "email", "contains": "\\|plus\\+star\\*"},
