@@ -10,6 +10,7 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .spec.values import utc_z
 
@@ -72,11 +73,12 @@ class TextConsole:
         self.err.print(f"[red]{_escape(message)}[/red]")
 
     def table(self, title: str, columns: list[str], rows: list[list[Any]], **data: Any) -> None:
-        table = Table(title=title, title_justify="left")
+        # Text, not markup: a condition's "[pro, team]" or a key's brackets print as written
+        table = Table(title=Text(title), title_justify="left")
         for c in columns:
             table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left")
         for row in rows:
-            table.add_row(*(_cell(c, v) for c, v in zip(columns, row)))
+            table.add_row(*(Text(_cell(c, v)) for c, v in zip(columns, row)))
         self.out.print(table)
 
 

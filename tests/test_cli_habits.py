@@ -178,3 +178,13 @@ def test_the_manifest_points_only_at_compiled_files_that_exist(project_dir):
     assert Path(paths["a"]) == project_dir / "target" / "compiled" / "duckdb" / "a.sql" and Path(paths["a"]).is_file()
     results = json.loads((project_dir / "target" / "run_results.json").read_text())["results"]
     assert [Path(r["compiled_path"]).is_file() for r in results] == [True]
+
+
+def test_tables_print_brackets_as_written(capsys):
+    """Cells are text, not rich markup: `in [pro, team]` and a key like `[vip]` keep their brackets."""
+    from segwarehouse.console import TextConsole
+
+    TextConsole().table("[title] kept", ["condition", "members"], [["attribute plan in [pro, team]", 3],
+                                                                    ["[vip]", 1234]])
+    out = capsys.readouterr().out
+    assert "[title] kept" in out and "attribute plan in [pro, team]" in out and "[vip]" in out and "1,234" in out

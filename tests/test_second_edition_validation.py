@@ -6,6 +6,8 @@ constructs validate, and every command takes them.
 """
 from __future__ import annotations
 
+import subprocess
+
 import duckdb
 import pytest
 
@@ -405,7 +407,18 @@ def test_every_command_takes_every_second_edition_construct(tmp_path):
         applied = dict(con.execute("SELECT segment, count(*) FROM segwarehouse.segwarehouse.segment_members GROUP BY 1").fetchall())
     for name in CONSTRUCTS:
         assert project.preview(name, as_of="2026-11-01").count == applied.get(name, 0), name
+        assert project.breakdown(name, as_of="2026-11-01").count == applied.get(name, 0), name
         assert project.explain(name, "3", as_of="2026-11-01").steps, name
+    # diff: against the last run, and (the tree committed, one window edited) against a git revision
+    unchanged = project.diff(as_of="2026-11-01")
+    assert unchanged.ok and {s.status for s in unchanged.segments} == {"unchanged"}, unchanged.as_dict()
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    for command in (["init", "-q"], ["add", "segments", "segwarehouse.yml"], ["commit", "-qm", "x"]):
+        subprocess.run([*git, *command], cwd=project_dir, check=True, capture_output=True)
+    (project_dir / "segments" / "nth.yml").write_text(CONSTRUCTS["nth"].replace("within: 7d", "within: 30d"))
+    against = Project(project_dir).diff(as_of="2026-11-01", against="HEAD")
+    assert not [s.error for s in against.segments if s.error], against.as_dict()
+    assert {s.segment for s in against.segments if s.status != "unchanged"} == {"nth"}
     assert {name for name, count in applied.items() if count} >= {"at_least", "sequence", "after", "nth", "distinct",
                                                                   "distinct_days", "experiment"}
 

@@ -129,7 +129,7 @@ def _flags(sides: list[tuple[Plan, dict[str, str]]], people_plan: Plan) -> exp.S
         for name in names:
             features.update({c: plan.features[c] for c in plan.features_of(name)})
         people.extend(plan.people_columns_of(names))
-    scans = plan_scans(list(features.values()), people_plan.config.streams, as_of)
+    scans = plan_scans(list(features.values()), people_plan.config.streams, as_of, people_plan.config.people)
     source = evaluation_query(people_plan.config, scans, lambda scan: scan.query(as_of).subquery(),
                               list(dict.fromkeys(people)))
     key = exp.column(people_plan.config.people.key, quoted=True)

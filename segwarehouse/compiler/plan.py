@@ -232,8 +232,7 @@ class Ranking:
                 .where(_ref(RANK).eq(exp.Literal.number(1)), copy=False))
 
 
-def plan_rankings(features: list[Feature], streams: dict[str, m.Stream],
-                  people: Optional[m.People] = None) -> list[Ranking]:
+def plan_rankings(features: list[Feature], streams: dict[str, m.Stream], people: m.People) -> list[Ranking]:
     """nth features of one StreamMatch share a ranking; each most_frequent (match, of) has one."""
     rankings: dict[tuple, Ranking] = {}
     for feature in features:
@@ -280,7 +279,7 @@ def window_class(window: m.Window, as_of: dt.datetime) -> str:
 
 
 def plan_scans(features: list[Feature], streams: dict[str, m.Stream], as_of: dt.datetime,
-               people: Optional[m.People] = None) -> list[Relation]:
+               people: m.People) -> list[Relation]:
     """Group features into scans, per stream and window class; ranked features into rankings; each
     sequence into a relation of its own."""
     from .sequences import SequenceScan  # sequences builds on this module's row predicates
