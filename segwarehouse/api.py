@@ -43,7 +43,7 @@ from .project.revision import project_at, resolve
 from .review import DiffResult
 from .project.profiles import resolve_target
 from .report import Report, build_report
-from .spec.values import to_utc
+from .spec.values import to_utc, utc_z
 from .sync import config as sync_config
 from .sync.engine import SyncEngine
 from .testing import run_test
@@ -110,7 +110,7 @@ def compiled_header(plan: Plan, name: str, dialect: str, with_catalog: bool) -> 
     """The comment lines atop a compiled file, one per item: what it is, and the temporary tables
     it expects to exist (a static segment's values, loaded from its CSV by run/preview/test)."""
     segment = plan.segments[name]
-    lines = [f"segment {name}", f"defined in {segment.location}", f"as_of {plan.as_of.isoformat()}",
+    lines = [f"segment {name}", f"defined in {segment.location}", f"as_of {utc_z(plan.as_of)}",
              f"compiled by segwarehouse for {dialect}"
              + (" against the target's catalog" if with_catalog else " offline (no target catalog)")]
     for static in plan.static_of(name):

@@ -143,39 +143,35 @@ def time_phrase(op: m.Op) -> Optional[str]:
     return None
 
 
+# Each operator as a verb phrase built from (verb, negative verb, value): "is pro", "was not 3".
+PHRASES = {
+    "equals": lambda verb, no, v: f"{verb} {value(v)}",
+    "not_equals": lambda verb, no, v: f"{no} {value(v)}",
+    "in": lambda verb, no, v: f"{verb} {alternatives(v)}",
+    "not_in": lambda verb, no, v: f"{verb} neither {alternatives(v, 'nor')}" if len(v) > 1 else f"{no} {value(v[0])}",
+    "gt": lambda verb, no, v: f"{verb} more than {value(v)}",
+    "gte": lambda verb, no, v: f"{verb} at least {value(v)}",
+    "lt": lambda verb, no, v: f"{verb} less than {value(v)}",
+    "lte": lambda verb, no, v: f"{verb} at most {value(v)}",
+    "between": lambda verb, no, v: f"{verb} between {value(v[0])} and {value(v[1])}",
+    "contains": lambda verb, no, v: f"contains {pattern(v)}",
+    "not_contains": lambda verb, no, v: f"does not contain {pattern(v)}",
+    "starts_with": lambda verb, no, v: f'starts with "{v}"',
+    "ends_with": lambda verb, no, v: f'ends with "{v}"',
+    "matches": lambda verb, no, v: f"matches the pattern /{v}/",
+    "exists": lambda verb, no, v: f"{verb} set" if v else f"{verb} not set",
+}
+
+
 def comparison(op: m.Op, verb: str = "is") -> str:
     """One operator as a verb phrase: "is pro", "is at least 50", "contains "gmail" or "yahoo"", "is set"."""
-    v, name = op.value, op.name
     when = time_phrase(op)
     if when is not None:
         return f"{verb} {when}"
-    negative = "is not" if verb == "is" else "was not"
-    if name == "equals":
-        return f"{verb} {value(v)}"
-    if name == "not_equals":
-        return f"{negative} {value(v)}"
-    if name == "in":
-        return f"{verb} {alternatives(v)}"
-    if name == "not_in":
-        return f"{verb} neither {alternatives(v, 'nor')}" if len(v) > 1 else f"{negative} {value(v[0])}"
-    if name in ("gt", "gte", "lt", "lte"):
-        return verb + " " + {"gt": "more than", "gte": "at least", "lt": "less than", "lte": "at most"}[name] \
-            + f" {value(v)}"
-    if name == "between":
-        return f"{verb} between {value(v[0])} and {value(v[1])}"
-    if name == "contains":
-        return f"contains {pattern(v)}"
-    if name == "not_contains":
-        return f"does not contain {pattern(v)}"
-    if name == "starts_with":
-        return f'starts with "{v}"'
-    if name == "ends_with":
-        return f'ends with "{v}"'
-    if name == "matches":
-        return f"matches the pattern /{v}/"
-    if name == "exists":
-        return f"{verb} set" if v else f"{verb} not set"
-    return f"{name} {value(v)}"
+    phrase = PHRASES.get(op.name)
+    if phrase is None:
+        return f"{op.name} {value(op.value)}"
+    return phrase(verb, "is not" if verb == "is" else "was not", op.value)
 
 
 def comparisons(ops: tuple[m.Op, ...], ignore_case: bool = False, verb: str = "is") -> str:

@@ -1,6 +1,6 @@
 -- segment cart_recovery_treatment
 -- defined in segments/commerce/cart_recovery_treatment.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for bigquery offline (no target catalog)
 WITH `_sw_scan_event_256h` AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment marketable_contacts
 -- defined in segments/marketing/marketable_contacts.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for bigquery offline (no target catalog)
 WITH `_sw_scan_activity_all` AS (
   SELECT

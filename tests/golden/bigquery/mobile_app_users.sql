@@ -1,6 +1,6 @@
 -- segment mobile_app_users
 -- defined in segments/engagement/mobile_app_users.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for bigquery offline (no target catalog)
 WITH `_sw_scan_device_1024h` AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment onboarded_new_users
 -- defined in segments/lifecycle/onboarded_new_users.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for bigquery offline (no target catalog)
 WITH `_sw_scan_event_anchored_all` AS (
   SELECT

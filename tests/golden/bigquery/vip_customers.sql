@@ -1,6 +1,6 @@
 -- segment vip_customers
 -- defined in segments/commerce/vip_customers.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for bigquery offline (no target catalog)
 -- expects temporary table `_sw_static_vip_customers`: the values of column email of data/vip_import.csv (static segment vip_customers)
 WITH `_sw_people` AS (

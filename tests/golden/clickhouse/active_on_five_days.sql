@@ -1,6 +1,6 @@
 -- segment active_on_five_days
 -- defined in segments/engagement/active_on_five_days.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for clickhouse offline (no target catalog)
 WITH "_sw_scan_event_1024h" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment sms_audience_europe
 -- defined in segments/marketing/sms_audience_europe.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for clickhouse offline (no target catalog)
 WITH "_sw_scan_activity_all" AS (
   SELECT

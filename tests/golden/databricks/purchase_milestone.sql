@@ -1,6 +1,6 @@
 -- segment purchase_milestone
 -- defined in segments/commerce/purchase_milestone.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for databricks offline (no target catalog)
 WITH `_sw_scan_event_all` AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment course_graduates_london_berlin
 -- defined in segments/courses/course_graduates_london_berlin.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for duckdb offline (no target catalog)
 WITH "_sw_scan_event_all" AS (
   SELECT

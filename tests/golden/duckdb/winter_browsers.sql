@@ -1,6 +1,6 @@
 -- segment winter_browsers
 -- defined in segments/commerce/winter_browsers.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for duckdb offline (no target catalog)
 WITH "_sw_scan_page_view_1024h" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment abandoned_cart_item
 -- defined in segments/commerce/abandoned_cart_item.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for postgres offline (no target catalog)
 WITH "_sw_scan_seq_db9d0c9f37" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment buyers_last_month
 -- defined in segments/commerce/buyers_last_month.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for postgres offline (no target catalog)
 WITH "_sw_scan_event_1024h" AS (
   SELECT

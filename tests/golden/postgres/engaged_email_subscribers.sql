@@ -1,6 +1,6 @@
 -- segment engaged_email_subscribers
 -- defined in segments/engagement/engaged_email_subscribers.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for postgres offline (no target catalog)
 WITH "_sw_scan_activity_all" AS (
   SELECT

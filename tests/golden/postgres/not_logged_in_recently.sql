@@ -1,6 +1,6 @@
 -- segment not_logged_in_recently
 -- defined in segments/engagement/not_logged_in_recently.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for postgres offline (no target catalog)
 WITH "_sw_people" AS (
   SELECT

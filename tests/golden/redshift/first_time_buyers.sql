@@ -1,6 +1,6 @@
 -- segment first_time_buyers
 -- defined in segments/lifecycle/first_time_buyers.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_scan_event_all" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment trial_ending
 -- defined in segments/lifecycle/trial_ending.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for redshift offline (no target catalog)
 WITH "_sw_people" AS (
   SELECT

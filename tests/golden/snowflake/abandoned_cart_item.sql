@@ -1,6 +1,6 @@
 -- segment abandoned_cart_item
 -- defined in segments/commerce/abandoned_cart_item.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_SEQ_DB9D0C9F37" AS (
   SELECT

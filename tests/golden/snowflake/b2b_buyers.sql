@@ -1,6 +1,6 @@
 -- segment b2b_buyers
 -- defined in segments/commerce/b2b_buyers.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_16384H" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment cart_recovery_experiment
 -- defined in segments/commerce/cart_recovery_experiment.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_EVENT_256H" AS (
   SELECT

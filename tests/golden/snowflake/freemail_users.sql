@@ -1,6 +1,6 @@
 -- segment freemail_users
 -- defined in segments/engagement/freemail_users.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_PEOPLE" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment stalled_learners
 -- defined in segments/courses/stalled_learners.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for snowflake offline (no target catalog)
 WITH "_SW_SCAN_ACTIVITY_ALL" AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment big_spenders
 -- defined in segments/commerce/big_spenders.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for spark offline (no target catalog)
 WITH `_sw_scan_event_4096h` AS (
   SELECT

@@ -1,6 +1,6 @@
 -- segment category_explorers
 -- defined in segments/commerce/category_explorers.yml:1
--- as_of 2026-11-01T00:00:00
+-- as_of 2026-11-01T00:00:00Z
 -- compiled by segwarehouse for trino offline (no target catalog)
 WITH "_sw_scan_event_4096h" AS (
   SELECT
