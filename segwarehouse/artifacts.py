@@ -43,6 +43,16 @@ def results_of_run(project: str, result: Any) -> list[dict[str, Any]]:
             for r in result.results]
 
 
+def results_of_diff(project: str, result: Any) -> list[dict[str, Any]]:
+    """run_results rows of `diff` (review.DiffResult): one per segment, its status (changed,
+    unchanged, ...; with --against: added, removed, modified, unchanged) and counts."""
+    return [{"unique_id": unique_id(project, s.segment), "segment": s.segment, "status": s.status,
+             "as_of": utc_z(result.as_of), "against": result.against, "message": s.error,
+             "counts": {"before": s.before, "after": s.after, "entered": s.entered, "exited": s.exited,
+                        **({} if s.updated is None else {"updated": s.updated})}}
+            for s in result.segments]
+
+
 def results_of_sync(project: str, results: Iterable[Any]) -> list[dict[str, Any]]:
     """run_results rows of a sync (sync.engine.SyncResult): one per (segment, destination)."""
     return [{"unique_id": f"sync.{project}.{r.segment}.{r.destination}", "segment": r.segment,

@@ -17,8 +17,8 @@ import yaml
 
 from . import interrupts, review_output
 from .api import Project
-from .artifacts import (results_of_compile, results_of_run, results_of_sync, results_of_tests, unique_id,
-                        write_manifest, write_run_results)
+from .artifacts import (results_of_compile, results_of_diff, results_of_run, results_of_sync, results_of_tests,
+                        unique_id, write_manifest, write_run_results)
 from .breakdown import TABLE_COLUMNS, table_rows
 from .console import JsonConsole, TextConsole
 from .report import render_html
@@ -346,6 +346,7 @@ def diff(state: State, results: list, select: tuple, exclude: tuple, as_of: str 
          fmt: str, samples: int, state_ref: str | None) -> int:
     """What a run would change, or (--against REF) what a change to the definitions changes; writes nothing."""
     result = state.project.diff(select, exclude, as_of=as_of, against=against, samples=samples, state=state_ref)
+    results += results_of_diff(state.project.loaded.config.name, result)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), default=_plain))
     elif fmt == "markdown":

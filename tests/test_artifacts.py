@@ -140,3 +140,20 @@ def test_ls_labels_its_enabled_column_and_unlocated_errors_have_no_placeholder(t
     assert rows == {"a": "yes", "b": "no"}, done.stdout
     bad = cli(root, "run", "--as-of", "tomorrow")
     assert bad.returncode == 2 and "<input>" not in bad.stderr + bad.stdout and "--as-of 'tomorrow'" in bad.stderr
+
+
+def test_diff_writes_a_run_results_row_per_segment(tmp_path):
+    """Every command writes run_results.json with its segments (SPEC section 11): diff too, with
+    its statuses and counts, and without writing anything else."""
+    root = write_project(tmp_path / "proj", FAILING)
+    create_small_tables(root)
+    cli(root, "run", "--as-of", "2026-10-01")
+    done = cli(root, "diff", "--as-of", "2026-10-02")
+    assert done.returncode == 1, done.stderr  # a_broken still fails
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    by = {r["segment"]: r for r in results["results"]}
+    assert results["args"]["as_of"] == "2026-10-02" and set(by) >= {"pro_users", "a_broken", "refs_broken"}
+    assert by["pro_users"]["status"] == "unchanged" and by["pro_users"]["as_of"] == "2026-10-02T00:00:00Z"
+    assert by["pro_users"]["counts"]["before"] == by["pro_users"]["counts"]["after"] > 0
+    assert all(type(v) is int for r in results["results"] for v in r["counts"].values())
+    assert by["a_broken"]["status"] == "error" and by["a_broken"]["message"]
