@@ -324,8 +324,10 @@ def run(state: State, results: list, select: tuple, exclude: tuple, as_of: str |
 
 
 def _run_rows(result) -> list[list]:
-    """Numbers stay numbers: the console formats them for people and writes them as JSON numbers."""
-    return [[r.segment, r.status, r.members, r.entered, r.exited, r.updated, round(r.seconds, 3)]
+    """Numbers stay numbers: the console formats them for people and writes them as JSON numbers. A
+    segment that failed or was skipped shows no counts (blank, null): its members stay as they were."""
+    return [[r.segment, r.status, *([r.members, r.entered, r.exited, r.updated] if r.status == "success"
+                                    else [None] * 4), round(r.seconds, 3)]
             for r in result.results]
 
 

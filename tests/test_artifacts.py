@@ -104,6 +104,7 @@ def test_json_logs_and_run_results_carry_numbers_levels_and_times(tmp_path):
     [summary] = [r for r in records if r["event"] == "run_summary"]
     rows = {row["segment"]: row for row in summary["rows"]}
     assert rows["pro_users"]["members"] == finished["pro_users"]["members"] > 0
+    assert rows["a_broken"]["members"] is None  # failed: no count to show, its members are kept
     assert isinstance(rows["pro_users"]["seconds"], float)
     assert summary["title"].endswith("at 2026-10-01T00:00:00Z")
     [started] = [r for r in records if r["event"] == "run_started"]
